@@ -1,0 +1,1 @@
+//! `mp-auth`: placeholder, filled in by the foundation issue.

@@ -1,0 +1,1 @@
+//! `mp-config`: placeholder, filled in by the foundation issue.

@@ -1,0 +1,1 @@
+//! `mp-discovery`: placeholder, filled in by the foundation issue.

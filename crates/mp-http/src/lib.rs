@@ -1,0 +1,1 @@
+//! `mp-http`: placeholder, filled in by the foundation issue.

@@ -1,0 +1,1 @@
+//! `mp-query`: placeholder, filled in by the foundation issue.

@@ -1,0 +1,1 @@
+//! `mp-sandbox`: placeholder, filled in by the foundation issue.

@@ -1,0 +1,1 @@
+//! Support code for cross-crate scenarios and the conformance runner.

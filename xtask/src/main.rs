@@ -1,0 +1,2 @@
+//! `cargo xtask`: developer and release tooling for the mp workspace.
+fn main() {}
