@@ -1,4 +1,7 @@
-//! The two authenticators that need no network: Basic and a fixed Bearer token.
+//! The authenticators that need no network: Basic, a fixed Bearer token, and a Bearer token read
+//! from a named environment variable at every request.
+
+use std::sync::Arc;
 
 use base64::Engine as _;
 use mp_http::{Authenticator, BoxFuture, Error, Secret};
@@ -76,5 +79,55 @@ impl Authenticator for BearerTokenAuth {
     fn authorization(&self) -> BoxFuture<'_, Result<Secret<String>, Error>> {
         let header = self.header.clone();
         Box::pin(async move { Ok(header) })
+    }
+}
+
+/// Looks up an environment variable. `mp-auth` reads no environment itself: the CLI passes a
+/// lookup (`|name| std::env::var(name).ok()`), tests pass a map.
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Authenticates with a bearer token read from a named environment variable at every request
+/// (an `oauth_token` account with `token_env`), so a rotated token is picked up without
+/// restarting anything.
+#[derive(Clone)]
+pub struct EnvTokenAuth {
+    account: String,
+    variable: String,
+    lookup: EnvLookup,
+}
+
+impl EnvTokenAuth {
+    /// Reads the token of `account` from `variable` through `lookup`.
+    pub fn new(account: &str, variable: &str, lookup: EnvLookup) -> EnvTokenAuth {
+        EnvTokenAuth {
+            account: account.to_owned(),
+            variable: variable.to_owned(),
+            lookup,
+        }
+    }
+}
+
+impl std::fmt::Debug for EnvTokenAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvTokenAuth")
+            .field("account", &self.account)
+            .field("variable", &self.variable)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator for EnvTokenAuth {
+    fn authorization(&self) -> BoxFuture<'_, Result<Secret<String>, Error>> {
+        let token = (self.lookup)(&self.variable).filter(|token| !token.trim().is_empty());
+        Box::pin(async move {
+            match token {
+                Some(token) => Ok(Secret::new(format!("Bearer {}", token.trim()))),
+                None => Err(crate::Error::TokenVariableUnset {
+                    account: self.account.clone(),
+                    variable: self.variable.clone(),
+                }
+                .into_http_error(&self.account)),
+            }
+        })
     }
 }
