@@ -12,8 +12,8 @@
 //! | `api_client.get_events` | `mp_discovery::Discovery::events` |
 //! | `api_client.get_event_properties` | `mp_discovery::Discovery::event_properties` |
 //! | `api_client.get_property_values` | `mp_discovery::Discovery::property_values` |
-//! | `api_client.get_top_events` | `mp_discovery::Discovery::top_events` |
-//! | `api_client.property_counts` | `mp_discovery::Discovery::property_counts` |
+//! | discovery and live queries (`get_top_events`, `list_funnels`, `segmentation`, `funnel`, …) | `adapters/query.rs` |
+//! | OAuth refresh, region probing, workspace resolution (`oauth_flow.refresh_tokens`, `region_probe.probe_region`, `resolve_workspace_id`, …) | `adapters/auth.rs` |
 //! | `api_client.use` (setup) | `Client::with_project_id` / `with_workspace_id` on the context's client |
 //! | `api_client.set_workspace_id` (setup) | `Client::with_workspace_id` |
 //! | `api_client.close` (setup) | nothing: our transport has no connection to close, and the next call just works |
@@ -22,12 +22,16 @@ use serde_json::{Map, Value};
 
 use mp_discovery::{
     DEFAULT_EVENTS_LIMIT, DEFAULT_PROPERTY_VALUES_LIMIT, Discovery, EventType, EventsOptions,
-    PropertyCountsOptions, PropertyValuesOptions, TopEventsOptions,
+    PropertyValuesOptions,
 };
 
 use super::VectorContext;
 use super::errors::{DetailStyle, encode_http_error};
 use super::wirestub::{self, StubRequest};
+
+mod auth;
+mod export;
+mod query;
 
 /// `paginate_all`'s default `page_size`.
 const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -41,10 +45,12 @@ pub enum Call {
     GetEventProperties(String),
     /// `api_client.get_property_values`.
     GetPropertyValues(PropertyValuesOptions),
-    /// `api_client.get_top_events`.
-    GetTopEvents(TopEventsOptions),
-    /// `api_client.property_counts`.
-    PropertyCounts(PropertyCountsOptions),
+    /// Discovery and live queries (`adapters/query.rs`).
+    Query(query::QueryCall),
+    /// Raw event export and Engage (`adapters/export.rs`).
+    Export(export::ExportCall),
+    /// OAuth refresh, region probing and workspace resolution (`adapters/auth.rs`).
+    Auth(auth::AuthCall),
     /// `pagination.paginate_all`.
     PaginateAll {
         /// App API path.
@@ -77,6 +83,9 @@ pub enum Call {
 impl Call {
     /// Returns true if and only if the call needs the client built from `call.session`.
     pub fn needs_client(&self) -> bool {
+        if let Call::Auth(call) = self {
+            return call.needs_client();
+        }
         !matches!(
             self,
             Call::StubRequest(_) | Call::StubSequence(_) | Call::StubStream(_) | Call::Close
@@ -102,25 +111,6 @@ pub fn bind(api: &str, input: &Map<String, Value>) -> Result<Call, String> {
             event: args.string("event")?,
             limit: args.u32("limit")?.unwrap_or(DEFAULT_PROPERTY_VALUES_LIMIT),
         }),
-        "api_client.get_top_events" => Call::GetTopEvents(TopEventsOptions {
-            event_type: args.event_type("type")?,
-            limit: args.u32("limit")?,
-        }),
-        "api_client.property_counts" => {
-            let mut options = PropertyCountsOptions::new(
-                args.required_string("event")?,
-                args.required_string("property_name")?,
-                args.required_string("from_date")?,
-                args.required_string("to_date")?,
-            );
-            options.event_type = args.event_type("type")?;
-            if let Some(unit) = args.string("unit")? {
-                options.unit = unit;
-            }
-            options.values = args.string_list("values")?;
-            options.limit = args.u32("limit")?;
-            Call::PropertyCounts(options)
-        }
         "pagination.paginate_all" => Call::PaginateAll {
             path: args.required_string("path")?,
             params: args.object("params")?.unwrap_or_default(),
@@ -160,6 +150,9 @@ pub fn bind(api: &str, input: &Map<String, Value>) -> Result<Call, String> {
             }
             Call::StubSequence(decoded)
         }
+        api if query::binds(api) => Call::Query(query::bind(api, &mut args)?),
+        api if export::binds(api) => Call::Export(export::bind(api, &mut args)?),
+        api if auth::binds(api) => Call::Auth(auth::bind(api, &mut args)?),
         _ => return Err(format!("no binding for `{api}`")),
     };
     args.finish()?;
@@ -178,34 +171,29 @@ pub async fn execute(call: Call, context: &mut VectorContext) -> Result<Value, V
         |error: mp_discovery::Error| encode_http_error(error.http_error(), DetailStyle::Executor);
     match call {
         Call::GetEvents(options) => {
-            let names = Discovery::new(client()?)
+            let names = Discovery::uncached(client()?)
                 .events(&options)
                 .await
                 .map_err(discovery_error)?;
             Ok(strings(names))
         }
         Call::GetEventProperties(event) => {
-            let names = Discovery::new(client()?)
+            let names = Discovery::uncached(client()?)
                 .event_properties(&event)
                 .await
                 .map_err(discovery_error)?;
             Ok(strings(names))
         }
         Call::GetPropertyValues(options) => {
-            let values = Discovery::new(client()?)
+            let values = Discovery::uncached(client()?)
                 .property_values(&options)
                 .await
                 .map_err(discovery_error)?;
             Ok(strings(values))
         }
-        Call::GetTopEvents(options) => Discovery::new(client()?)
-            .top_events(&options)
-            .await
-            .map_err(discovery_error),
-        Call::PropertyCounts(options) => Discovery::new(client()?)
-            .property_counts(&options)
-            .await
-            .map_err(discovery_error),
+        Call::Query(call) => query::execute(call, client()?).await,
+        Call::Export(call) => export::execute(call, client()?, &context.callbacks).await,
+        Call::Auth(call) => auth::execute(call, context).await,
         Call::PaginateAll {
             path,
             params,

@@ -349,6 +349,11 @@ pub fn main_from_args(args: Vec<String>) -> anyhow::Result<i32> {
 pub(crate) struct VectorContext {
     pub(crate) transport: Arc<ReplayTransport>,
     pub(crate) client: Option<mp_http::Client>,
+    /// The recording stubs passed for `callback`-tagged arguments (§8.3).
+    pub(crate) callbacks: CallbackLog,
+    /// State an adapter keeps between the setup calls and the measured call of one vector (the caches the official
+    /// client keeps on its client object, such as the resolved workspace), one value per type.
+    pub(crate) adapter_state: AdapterState,
     /// A fresh empty home for whatever a port writes below it (token stores, caches), held for the vector's
     /// lifetime and deleted with it.
     pub(crate) _home: tempfile::TempDir,
@@ -361,7 +366,98 @@ struct Prepared {
     interactions: Vec<Value>,
     expected_result: Option<Value>,
     expected_error: Option<Value>,
+    /// `expect.callback_calls`: per callback name, the expected list of calls.
+    expected_callbacks: Map<String, Value>,
     diff_interactions: bool,
+}
+
+/// The stubs the runner passes for `callback`-tagged arguments (RUNNER-SPEC.md §8.3). A stub records every
+/// invocation as the list of its positional arguments (already encoded with the result rules) and returns nothing.
+/// Clones share the same log, so a stub can move into the code under test.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallbackLog {
+    calls: Arc<std::sync::Mutex<BTreeMap<String, Vec<Value>>>>,
+}
+
+impl CallbackLog {
+    /// Registers the stub passed for the argument tagged `{"$type": "callback", "name": name}` and returns a
+    /// recorder for it: call it with the positional arguments of each invocation.
+    pub(crate) fn stub(&self, name: &str) -> impl FnMut(Vec<Value>) + Send + Sync + 'static {
+        self.lock().entry(name.to_owned()).or_default();
+        let log = self.clone();
+        let name = name.to_owned();
+        move |arguments| {
+            log.lock()
+                .entry(name.clone())
+                .or_default()
+                .push(Value::Array(arguments));
+        }
+    }
+
+    /// Every registered stub with its calls.
+    fn snapshot(&self) -> BTreeMap<String, Vec<Value>> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<Value>>> {
+        // A poisoned lock only means code under test panicked while recording; the log is still plain data.
+        self.calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Per-vector adapter state, one value per type, created on first use and dropped with the vector.
+#[derive(Debug, Default)]
+pub(crate) struct AdapterState {
+    values: std::collections::HashMap<std::any::TypeId, Box<dyn std::any::Any + Send>>,
+}
+
+impl AdapterState {
+    /// The vector's value of type `T`, created with `T::default()` on first use.
+    pub(crate) fn get_or_default<T: Default + Send + 'static>(&mut self) -> &mut T {
+        self.values
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut::<T>()
+            .expect("the value stored under a type's id has that type")
+    }
+}
+
+/// Compares the stubs' logs with `expect.callback_calls` (§8.3): each listed name must have a stub whose log is
+/// canonically equal to the listed calls; a stub whose name is not listed must not have been called.
+fn callback_problems(
+    expected: &Map<String, Value>,
+    recorded: &BTreeMap<String, Vec<Value>>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, expected_calls) in expected {
+        match recorded.get(name) {
+            None => problems.push(format!(
+                "[full] callback `{name}`: no stub was passed for it"
+            )),
+            Some(calls) => {
+                let actual = canonical(&Value::Array(calls.clone()));
+                let wanted = canonical(expected_calls);
+                if actual != wanted || wanted.is_err() {
+                    problems.push(format!(
+                        "[full] callback `{name}` calls differ: expected {}, got {}",
+                        describe(wanted),
+                        describe(actual)
+                    ));
+                }
+            }
+        }
+    }
+    for (name, calls) in recorded {
+        if !expected.contains_key(name) && !calls.is_empty() {
+            problems.push(format!(
+                "[full] callback `{name}` was called {} times, and no call was expected",
+                calls.len()
+            ));
+        }
+    }
+    problems
 }
 
 fn run_vector(vector: &Vector) -> Verdict {
@@ -424,13 +520,11 @@ fn prepare(vector: &Vector) -> Result<Prepared, String> {
         .json
         .get("expect")
         .ok_or("the vector has no `expect`")?;
-    if expect
-        .get("callback_calls")
-        .and_then(Value::as_object)
-        .is_some_and(|calls| !calls.is_empty())
-    {
-        return Err("callback logs are not bound".to_owned());
-    }
+    let expected_callbacks = match expect.get("callback_calls") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(calls)) => calls.clone(),
+        Some(other) => return Err(format!("`callback_calls` must be an object, got {other}")),
+    };
     let interactions = match expect.get("interactions") {
         Some(Value::Array(interactions)) => interactions.clone(),
         None if !diff_interactions => Vec::new(),
@@ -455,6 +549,7 @@ fn prepare(vector: &Vector) -> Result<Prepared, String> {
         interactions,
         expected_result: expect.get("result").cloned(),
         expected_error: expect.get("error").cloned(),
+        expected_callbacks,
         diff_interactions,
     })
 }
@@ -586,6 +681,8 @@ fn execute_vector(
     let mut context = VectorContext {
         transport: Arc::clone(&transport),
         client,
+        callbacks: CallbackLog::default(),
+        adapter_state: AdapterState::default(),
         _home: home,
     };
     let setup = prepared.setup;
@@ -669,6 +766,10 @@ fn execute_vector(
             }
         }
     }
+    full.extend(callback_problems(
+        &prepared.expected_callbacks,
+        &context.callbacks.snapshot(),
+    ));
     match (wire.is_empty(), full.is_empty()) {
         (true, true) => Verdict::PassedFull,
         (true, false) => Verdict::PassedWireOnly(full),

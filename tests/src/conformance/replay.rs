@@ -71,6 +71,17 @@ impl ReplayTransport {
         })
     }
 
+    /// The `scheme_host` of the lowest-index recorded interaction not yet served: the base URL of the clients the
+    /// region-probe factory hands out, and the host the OAuth flow's region is derived from (§3.7).
+    pub fn next_scheme_host(&self) -> Option<String> {
+        let state = self.lock();
+        let next = (0..self.interactions.len()).find(|&index| !state.consumed[index])?;
+        self.interactions[next]
+            .pointer("/request/scheme_host")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
     /// What was served and captured so far.
     pub fn log(&self) -> ReplayLog {
         let state = self.lock();

@@ -2,10 +2,7 @@
 
 use std::error::Error as _;
 
-use mp_discovery::{
-    Discovery, EventType, EventsOptions, PropertyCountsOptions, PropertyValuesOptions,
-    TopEventsOptions,
-};
+use mp_discovery::{Discovery, EventType, EventsOptions, PropertyValuesOptions, TopEventsOptions};
 use mp_http::{DEFAULT_QUERY_ORIGIN, ErrorKind};
 
 use crate::support::{client, query};
@@ -200,7 +197,7 @@ fn event_properties_are_the_keys_in_mixpanels_order() {
 #[test]
 fn property_values_default_limit_and_optional_event() {
     let values = check_requests(
-        &[(200, r#"["US", 3, true]"#)],
+        &[(200, r#"["US", 3, true, null, 1.5]"#)],
         async |discovery| {
             discovery
                 .property_values(&PropertyValuesOptions::new("country"))
@@ -209,7 +206,8 @@ fn property_values_default_limit_and_optional_event() {
         },
         &[&["name=country", "limit=255"]],
     );
-    assert_eq!(values, ["US", "3", "true"]);
+    // As Python's `str()` prints them, like the official client.
+    assert_eq!(values, ["US", "3", "True", "None", "1.5"]);
     let options = PropertyValuesOptions {
         event: Some("Purchase".to_owned()),
         limit: 10,
@@ -224,8 +222,11 @@ fn property_values_default_limit_and_optional_event() {
 
 #[test]
 fn top_events_sends_the_limit_only_when_given() {
-    check_requests(
-        &[(200, r#"{"events": [], "type": "general"}"#)],
+    let top = check_requests(
+        &[(
+            200,
+            r#"{"events": [{"amount": 75, "event": "pages", "percent_change": -0.2}], "type": "general"}"#,
+        )],
         async |discovery| {
             discovery
                 .top_events(&TopEventsOptions::default())
@@ -233,6 +234,16 @@ fn top_events_sends_the_limit_only_when_given() {
                 .unwrap()
         },
         &[&["type=general"]],
+    );
+    assert_eq!(top.event_type, "general");
+    assert_eq!(top.events.len(), 1);
+    assert_eq!(
+        (
+            top.events[0].event.as_str(),
+            top.events[0].count,
+            top.events[0].percent_change
+        ),
+        ("pages", 75, -0.2)
     );
     let options = TopEventsOptions {
         event_type: EventType::Average,
@@ -246,27 +257,57 @@ fn top_events_sends_the_limit_only_when_given() {
 }
 
 #[test]
-fn property_counts_encode_values_as_python_json() {
-    let mut options = PropertyCountsOptions::new("Purchase", "country", "2024-01-01", "2024-01-31");
-    options.values = Some(vec!["US".to_owned(), "Côte d'Ivoire".to_owned()]);
-    options.limit = Some(10);
-    let result = check_requests(
+fn funnels_and_cohorts_are_sorted_by_name_and_keep_the_answer() {
+    let funnels = check_requests(
         &[(
             200,
-            r#"{"data": {"series": [], "values": {}}, "legend_size": 0}"#,
+            r#"[{"funnel_id": 2, "name": "Zebra"}, {"funnel_id": 1, "name": "Alpha"}]"#,
         )],
-        async |discovery| discovery.property_counts(&options).await.unwrap(),
+        async |discovery| discovery.funnels().await.unwrap(),
+        &[&[]],
+    );
+    let names: Vec<(i64, &str)> = funnels
+        .items()
+        .iter()
+        .map(|funnel| (funnel.funnel_id, funnel.name.as_str()))
+        .collect();
+    assert_eq!(names, [(1, "Alpha"), (2, "Zebra")]);
+    assert_eq!(funnels.raw()[0]["name"], "Zebra");
+
+    let cohorts = check_requests(
+        &[(
+            200,
+            r#"[{"id": 2, "name": "Hidden", "count": 5, "description": "", "created": "2024-01-01 00:00:00", "is_visible": 0},
+                {"id": 1, "name": "All", "count": 9, "description": "d", "created": "2024-01-02 00:00:00", "is_visible": 1}]"#,
+        )],
+        async |discovery| discovery.cohorts().await.unwrap(),
+        &[&[]],
+    );
+    let cohorts: Vec<(&str, bool, i64)> = cohorts
+        .items()
+        .iter()
+        .map(|cohort| (cohort.name.as_str(), cohort.is_visible, cohort.count))
+        .collect();
+    assert_eq!(cohorts, [("All", true, 9), ("Hidden", false, 5)]);
+}
+
+#[test]
+fn unexpected_shapes_read_as_empty_like_the_official_client() {
+    let names = check_requests(
+        &[(200, r#"{"not": "a list"}"#)],
+        async |discovery| discovery.events(&EventsOptions::default()).await.unwrap(),
         &[&[
-            "event=Purchase",
-            "name=country",
-            "from_date=2024-01-01",
-            "to_date=2024-01-31",
             "type=general",
-            "unit=day",
-            // ["US", "C\u00f4te d'Ivoire"]
-            "values=%5B%22US%22%2C+%22C%5Cu00f4te+d%27Ivoire%22%5D",
-            "limit=10",
+            "limit=5000",
+            "from_date=2000-01-01",
+            "to_date=2026-01-15",
         ]],
     );
-    assert_eq!(result["legend_size"], 0);
+    assert!(names.is_empty());
+    let funnels = check_requests(
+        &[(200, r#"{"error": null}"#)],
+        async |discovery| discovery.funnels().await.unwrap(),
+        &[&[]],
+    );
+    assert!(funnels.is_empty());
 }

@@ -1,5 +1,5 @@
 //! JSON text as Python's `json.dumps` writes it with default arguments, for parameters whose value is JSON inside a
-//! string (`values=["US", "CA"]`).
+//! string (`event=["Sign Up", "Purchase"]`, `distinct_ids=["a", "b"]`).
 //!
 //! Mixpanel's official client builds such parameters with `json.dumps`, whose defaults differ from serde_json's
 //! compact output: `", "` and `": "` separators, and `ensure_ascii=True`, so every non-ASCII character is written as
@@ -7,6 +7,8 @@
 //! byte.
 
 use std::fmt::Write as _;
+
+use serde_json::Value;
 
 /// `json.dumps(list_of_strings)`.
 pub(crate) fn dumps_string_list(items: &[String]) -> String {
@@ -19,6 +21,48 @@ pub(crate) fn dumps_string_list(items: &[String]) -> String {
     }
     out.push(']');
     out
+}
+
+/// `json.dumps(value)` for any JSON value. Numbers are written as serde_json holds them.
+pub(crate) fn dumps(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(value, &mut out);
+    out
+}
+
+fn write_value(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(number) => {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{number}");
+        }
+        Value::String(text) => write_string(text, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                write_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (index, (key, item)) in map.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                write_string(key, out);
+                out.push_str(": ");
+                write_value(item, out);
+            }
+            out.push('}');
+        }
+    }
 }
 
 fn write_string(text: &str, out: &mut String) {
@@ -59,5 +103,15 @@ mod tests {
             r#"["\u00e9\"\\\n\ud83d\ude00\u0001"]"#
         );
         assert_eq!(dumps_string_list(&[]), "[]");
+    }
+
+    #[test]
+    fn values_use_python_separators() {
+        let value =
+            serde_json::json!({"from_date": "2024-01-01", "n": [1, 2.5, true, null], "é": {}});
+        assert_eq!(
+            dumps(&value),
+            r#"{"from_date": "2024-01-01", "n": [1, 2.5, true, null], "\u00e9": {}}"#
+        );
     }
 }

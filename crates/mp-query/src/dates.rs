@@ -1,0 +1,379 @@
+//! Calendar dates as Mixpanel's Query API spells them (`YYYY-MM-DD`), and the checks every query runs on its dates
+//! before anything is sent.
+//!
+//! A [`Date`] is a day number (days since 1970-01-01) in the proleptic Gregorian calendar; the conversions are
+//! Howard Hinnant's `days_from_civil` / `civil_from_days`. There is no time zone: Mixpanel reads the dates in the
+//! project's time zone, which the client does not know. That is why "in the future" means later than *tomorrow* in
+//! UTC: the easternmost time zone (UTC+14) is already a day ahead of UTC, so a project there may legitimately ask
+//! for UTC's tomorrow, but never for the day after.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::Error;
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// A calendar day, `YYYY-MM-DD` in text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    /// Days since 1970-01-01.
+    days: i64,
+}
+
+impl Date {
+    /// The date of `year`-`month`-`day`, if it exists (years 1 to 9999, as the text form has four digits).
+    pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Date> {
+        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || day == 0 {
+            return None;
+        }
+        if day > days_in_month(year, month) {
+            return None;
+        }
+        Some(Date {
+            days: days_from_civil(i64::from(year), month, day),
+        })
+    }
+
+    /// Parses exactly `YYYY-MM-DD` (four, two and two ASCII digits); anything else, or a day that does not exist
+    /// (`2024-02-30`), is `None`.
+    pub fn parse(text: &str) -> Option<Date> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+            return None;
+        }
+        let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+            let part = &text[range];
+            if !part.bytes().all(|byte| byte.is_ascii_digit()) {
+                return None;
+            }
+            part.parse().ok()
+        };
+        let year = i32::try_from(digits(0..4)?).ok()?;
+        Date::from_ymd(year, digits(5..7)?, digits(8..10)?)
+    }
+
+    /// The UTC calendar day that contains `time`.
+    pub fn utc_day_of(time: SystemTime) -> Date {
+        let seconds = match time.duration_since(UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+            // Before the epoch: round towards the earlier day.
+            Err(before) => {
+                let before = before.duration();
+                let whole = i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
+                -whole.saturating_add(i64::from(before.subsec_nanos() > 0))
+            }
+        };
+        Date {
+            days: seconds.div_euclid(SECONDS_PER_DAY),
+        }
+    }
+
+    /// Today in UTC on `clock` (the client's clock, so tests can freeze it).
+    pub fn today(clock: &dyn mp_http::Clock) -> Date {
+        Date::utc_day_of(clock.now())
+    }
+
+    /// The date `n_days` later (earlier when negative).
+    pub fn add_days(self, n_days: i64) -> Date {
+        Date {
+            days: self.days.saturating_add(n_days),
+        }
+    }
+
+    /// How many days `self` is after `earlier` (negative when before).
+    pub fn days_since(self, earlier: Date) -> i64 {
+        self.days - earlier.days
+    }
+
+    /// `(year, month, day)`.
+    pub fn ymd(self) -> (i64, u32, u32) {
+        civil_from_days(self.days)
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (year, month, day) = self.ymd();
+        write!(f, "{year:04}-{month:02}-{day:02}")
+    }
+}
+
+impl FromStr for Date {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Date, Error> {
+        Date::parse(text).ok_or_else(|| Error::InvalidDate {
+            parameter: "date",
+            value: text.to_owned(),
+        })
+    }
+}
+
+/// An inclusive range of days, `from` no later than `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DateRange {
+    from: Date,
+    to: Date,
+}
+
+impl DateRange {
+    /// `from` to `to`, both included. Fails when `from` is after `to`.
+    pub fn new(from: Date, to: Date) -> Result<DateRange, Error> {
+        if from > to {
+            return Err(Error::DateRangeReversed {
+                from_date: from.to_string(),
+                to_date: to.to_string(),
+            });
+        }
+        Ok(DateRange { from, to })
+    }
+
+    /// Parses `from_date` and `to_date` (`YYYY-MM-DD`) and checks their order.
+    pub fn parse(from_date: &str, to_date: &str) -> Result<DateRange, Error> {
+        DateRange::new(
+            parse_parameter("from_date", from_date)?,
+            parse_parameter("to_date", to_date)?,
+        )
+    }
+
+    /// The last `n_days` days up to and including `today` (so `last(1, today)` is today alone), which is how a
+    /// relative range such as `--last 30d` reads. Fails when `n_days` is 0.
+    pub fn last(n_days: u32, today: Date) -> Result<DateRange, Error> {
+        if n_days == 0 {
+            return Err(Error::InvalidArgument {
+                argument: "last",
+                reason: "a range must cover at least one day".to_owned(),
+            });
+        }
+        Ok(DateRange {
+            from: today.add_days(1 - i64::from(n_days)),
+            to: today,
+        })
+    }
+
+    /// The first day.
+    pub fn from(&self) -> Date {
+        self.from
+    }
+
+    /// The last day.
+    pub fn to(&self) -> Date {
+        self.to
+    }
+
+    /// The first day as `from_date` is sent.
+    pub fn from_date(&self) -> String {
+        self.from.to_string()
+    }
+
+    /// The last day as `to_date` is sent.
+    pub fn to_date(&self) -> String {
+        self.to.to_string()
+    }
+
+    /// How many days the range covers.
+    pub fn n_days(&self) -> i64 {
+        self.to.days_since(self.from) + 1
+    }
+}
+
+/// Parses a date parameter, naming it in the error.
+pub(crate) fn parse_parameter(parameter: &'static str, value: &str) -> Result<Date, Error> {
+    Date::parse(value).ok_or_else(|| Error::InvalidDate {
+        parameter,
+        value: value.to_owned(),
+    })
+}
+
+/// The latest date a query may name: tomorrow in UTC (see the module docs).
+fn latest_allowed(today: Date) -> Date {
+    today.add_days(1)
+}
+
+/// Fails when `date` is later than the latest day that can be today somewhere.
+pub(crate) fn check_not_future(
+    parameter: &'static str,
+    date: Date,
+    today: Date,
+) -> Result<(), Error> {
+    if date > latest_allowed(today) {
+        return Err(Error::FutureDate {
+            parameter,
+            value: date.to_string(),
+            today: today.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The checks every dated query runs before sending: both dates well formed, in order, and not in the future.
+pub(crate) fn check_range(from_date: &str, to_date: &str, today: Date) -> Result<DateRange, Error> {
+    let range = DateRange::parse(from_date, to_date)?;
+    check_not_future("to_date", range.to, today)?;
+    Ok(range)
+}
+
+fn is_leap_year(year: i32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if is_leap_year(year) => 29,
+        _ => 28,
+    }
+}
+
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month = i64::from(month);
+    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `time` (Unix seconds, UTC) as Python's `datetime.isoformat()` writes an aware UTC datetime:
+/// `2024-01-01T12:00:00+00:00`.
+pub(crate) fn iso_utc(unix_seconds: i64) -> String {
+    let day = Date {
+        days: unix_seconds.div_euclid(SECONDS_PER_DAY),
+    };
+    let seconds = unix_seconds.rem_euclid(SECONDS_PER_DAY);
+    format!(
+        "{day}T{:02}:{:02}:{:02}+00:00",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[track_caller]
+    fn check_parse(text: &str, expected: Option<&str>) {
+        assert_eq!(
+            Date::parse(text).map(|date| date.to_string()).as_deref(),
+            expected
+        );
+    }
+
+    #[test]
+    fn only_real_days_in_the_exact_format_parse() {
+        check_parse("2024-01-31", Some("2024-01-31"));
+        check_parse("2024-02-29", Some("2024-02-29"));
+        check_parse("2000-02-29", Some("2000-02-29"));
+        check_parse("1900-02-29", None);
+        check_parse("2023-02-29", None);
+        check_parse("2024-04-31", None);
+        check_parse("2024-13-01", None);
+        check_parse("2024-00-10", None);
+        check_parse("2024-01-00", None);
+        check_parse("2024-1-01", None);
+        check_parse("24-01-01", None);
+        check_parse("2024/01/01", None);
+        check_parse("2024-01-01T00:00:00", None);
+        check_parse(" 2024-01-01", None);
+        check_parse("+024-01-01", None);
+        check_parse("", None);
+        check_parse("yesterday", None);
+    }
+
+    #[test]
+    fn day_numbers_round_trip_through_the_calendar() {
+        for days in -800_000..800_000i64 {
+            let date = Date { days };
+            let (year, month, day) = date.ymd();
+            if (1..=9999).contains(&year) {
+                let again = Date::from_ymd(year as i32, month, day).unwrap();
+                assert_eq!(again, date, "{date}");
+            }
+        }
+        let at = |seconds: u64| UNIX_EPOCH + Duration::from_secs(seconds);
+        assert_eq!(Date::utc_day_of(at(0)).to_string(), "1970-01-01");
+        // 2026-01-15T12:00:00Z, the conformance corpus's frozen instant.
+        assert_eq!(
+            Date::utc_day_of(at(1_768_478_400)).to_string(),
+            "2026-01-15"
+        );
+        assert_eq!(
+            Date::utc_day_of(UNIX_EPOCH - Duration::from_secs(1)).to_string(),
+            "1969-12-31"
+        );
+    }
+
+    #[test]
+    fn relative_ranges_end_today_and_include_it() {
+        let today = Date::parse("2026-01-15").unwrap();
+        let range = DateRange::last(30, today).unwrap();
+        assert_eq!(
+            (range.from_date().as_str(), range.to_date().as_str()),
+            ("2025-12-17", "2026-01-15")
+        );
+        assert_eq!(range.n_days(), 30);
+        let range = DateRange::last(1, today).unwrap();
+        assert_eq!(range.from(), today);
+        assert!(DateRange::last(0, today).is_err());
+    }
+
+    #[test]
+    fn ranges_are_checked_for_format_order_and_future() {
+        let today = Date::parse("2026-01-15").unwrap();
+        let check =
+            |from: &str, to: &str| check_range(from, to, today).map_err(|error| error.to_string());
+        assert!(check("2026-01-01", "2026-01-15").is_ok());
+        // Tomorrow in UTC is today east of UTC+12.
+        assert!(check("2026-01-01", "2026-01-16").is_ok());
+        assert_eq!(
+            check("2026-01-01", "2026-01-17").unwrap_err(),
+            "`to_date` 2026-01-17 is in the future (today is 2026-01-15 UTC)"
+        );
+        assert_eq!(
+            check("2026-01-10", "2026-01-01").unwrap_err(),
+            "`from_date` 2026-01-10 is after `to_date` 2026-01-01"
+        );
+        assert_eq!(
+            check("2026-1-1", "2026-01-01").unwrap_err(),
+            "`from_date` is `2026-1-1`, which is not a date written YYYY-MM-DD"
+        );
+        assert_eq!(
+            check("2026-01-01", "2026-02-30").unwrap_err(),
+            "`to_date` is `2026-02-30`, which is not a date written YYYY-MM-DD"
+        );
+    }
+
+    #[test]
+    fn unix_seconds_format_like_python_isoformat() {
+        assert_eq!(iso_utc(0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(iso_utc(1_599_589_453), "2020-09-08T18:24:13+00:00");
+        assert_eq!(iso_utc(-1), "1969-12-31T23:59:59+00:00");
+    }
+}
