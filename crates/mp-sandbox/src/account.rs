@@ -2,7 +2,7 @@
 //! the real service makes before answering (401 for bad credentials, 403 for a project the
 //! account cannot see).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use base64::Engine as _;
@@ -89,31 +89,82 @@ pub(crate) fn project(id: u64) -> Option<&'static Project> {
 pub(crate) enum Credential {
     /// HTTP Basic with the sandbox's service account.
     ServiceAccount,
-    /// A Bearer token registered with [`crate::Sandbox::register_bearer_token`].
+    /// A Bearer token: registered with [`crate::Sandbox::register_bearer_token`], or an
+    /// access token issued by the OAuth token endpoint and not yet expired.
     Bearer,
 }
 
-/// The Bearer tokens a sandbox accepts (OAuth tokens minted by tests, for now).
+/// One accepted Bearer token.
+#[derive(Debug, Clone, Copy)]
+struct BearerToken {
+    /// `None` for tokens registered by tests, which never expire.
+    expires_at: Option<tokio::time::Instant>,
+    /// Issued by the OAuth token endpoint.
+    oauth: bool,
+}
+
+/// The Bearer tokens a sandbox accepts.
+///
+/// Expiry is measured on tokio's clock, so tests on a paused clock can advance past it.
 #[derive(Debug, Default)]
 pub(crate) struct BearerTokens {
-    tokens: Mutex<HashSet<String>>,
+    tokens: Mutex<HashMap<String, BearerToken>>,
 }
 
 impl BearerTokens {
+    /// Accepts `token` until removed.
     pub(crate) fn insert(&self, token: String) {
-        self.lock().insert(token);
+        self.lock().insert(
+            token,
+            BearerToken {
+                expires_at: None,
+                oauth: false,
+            },
+        );
+    }
+
+    /// Accepts an OAuth access token until `expires_at`.
+    pub(crate) fn insert_oauth(&self, token: String, expires_at: tokio::time::Instant) {
+        // Expired tokens are forgotten here, so that the map does not grow with every refresh
+        // of a long-running sandbox.
+        let now = tokio::time::Instant::now();
+        let mut tokens = self.lock();
+        tokens.retain(|_, entry| entry.expires_at.is_none_or(|at| at > now));
+        tokens.insert(
+            token,
+            BearerToken {
+                expires_at: Some(expires_at),
+                oauth: true,
+            },
+        );
     }
 
     pub(crate) fn remove(&self, token: &str) -> bool {
-        self.lock().remove(token)
+        self.lock().remove(token).is_some()
     }
 
-    fn contains(&self, token: &str) -> bool {
-        self.lock().contains(token)
+    /// Makes every OAuth access token issued so far expire now.
+    pub(crate) fn expire_oauth(&self) -> usize {
+        let now = tokio::time::Instant::now();
+        let mut expired = 0;
+        for entry in self.lock().values_mut().filter(|entry| entry.oauth) {
+            if entry.expires_at.is_none_or(|at| at > now) {
+                expired += 1;
+            }
+            entry.expires_at = Some(now);
+        }
+        expired
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        // Inserts and removals are single operations: a poisoned set is still consistent.
+    fn is_valid(&self, token: &str) -> bool {
+        let now = tokio::time::Instant::now();
+        self.lock()
+            .get(token)
+            .is_some_and(|entry| entry.expires_at.is_none_or(|at| now < at))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, BearerToken>> {
+        // Every update is a single map operation: a poisoned map is still consistent.
         self.tokens
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -143,7 +194,7 @@ pub(crate) fn authenticate(
             .then_some(Credential::ServiceAccount)
     } else if scheme.eq_ignore_ascii_case("bearer") {
         bearer_tokens
-            .contains(credentials)
+            .is_valid(credentials)
             .then_some(Credential::Bearer)
     } else {
         None

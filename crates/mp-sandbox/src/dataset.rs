@@ -230,6 +230,9 @@ pub struct Dataset {
     /// Per-day aggregates, computed on first use. `OnceLock` makes concurrent first uses of
     /// the same day wait for one computation instead of repeating it.
     day_stats: Vec<OnceLock<Arc<DayStats>>>,
+    /// Events per kind per user over the whole window (cohort membership), computed on first
+    /// use by one pass of the generator.
+    user_event_counts: OnceLock<Arc<Vec<[u32; N_EVENT_KINDS]>>>,
 }
 
 impl Dataset {
@@ -293,6 +296,7 @@ impl Dataset {
             slice_budgets,
             insert_salt: mix64(config.seed ^ INSERT_ID_SALT),
             day_stats: (0..config.days).map(|_| OnceLock::new()).collect(),
+            user_event_counts: OnceLock::new(),
         })
     }
 
@@ -402,6 +406,48 @@ impl Dataset {
         let first = (from - self.first_day()) as usize * SLICES_PER_DAY;
         let last = (to - self.first_day() + 1) as usize * SLICES_PER_DAY;
         first..last
+    }
+
+    /// Returns the sandbox's "now" in unix seconds: midnight after the window's last day.
+    /// Answers that carry a `computed_at` use it, so that they stay deterministic.
+    pub(crate) fn now(&self) -> i64 {
+        (self.last_day() + 1) * SECONDS_PER_DAY
+    }
+
+    /// Calls `visit` with every event whose time is in `start..end` (unix seconds), in time
+    /// order. The range is clipped to the window.
+    pub(crate) fn for_each_event_in(&self, start: i64, end: i64, mut visit: impl FnMut(&Event)) {
+        let window_start = self.first_day() * SECONDS_PER_DAY;
+        let window_end = (self.last_day() + 1) * SECONDS_PER_DAY;
+        let (start, end) = (start.max(window_start), end.min(window_end));
+        if start >= end {
+            return;
+        }
+        let first_slice = ((start - window_start) / SLICE_SECONDS) as usize;
+        let last_slice = ((end - 1 - window_start) / SLICE_SECONDS) as usize;
+        let mut scratch = Vec::new();
+        for slice in first_slice..=last_slice {
+            self.generate_slice(slice, &mut scratch);
+            for event in &scratch {
+                if (start..end).contains(&event.time) {
+                    visit(event);
+                }
+            }
+        }
+    }
+
+    /// Returns how many events of each kind every user (by index) did over the whole window,
+    /// computing it on first use.
+    pub(crate) fn user_event_counts(&self) -> Arc<Vec<[u32; N_EVENT_KINDS]>> {
+        self.user_event_counts
+            .get_or_init(|| {
+                let mut counts = vec![[0u32; N_EVENT_KINDS]; self.users.len()];
+                self.for_each_event_in(i64::MIN, i64::MAX, |event| {
+                    counts[event.user as usize][event.kind as usize] += 1;
+                });
+                Arc::new(counts)
+            })
+            .clone()
     }
 
     pub(crate) fn users(&self) -> &[User] {

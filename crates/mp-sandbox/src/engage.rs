@@ -5,6 +5,13 @@
 //! repeats the same selector with that `session_id` and `page + 1` while a page comes back
 //! full. The sandbox's `session_id` is a hash of the selector, so it needs no server state and
 //! a `session_id` from a different query is refused.
+//!
+//! Selectors: `distinct_id`, `distinct_ids` (a JSON array), `where` (an expression over
+//! profile properties), `filter_by_cohort` (`{"id": N}` of a saved cohort, whose membership
+//! is computed from the dataset), `output_properties` (a JSON array). Every user of the
+//! dataset has a profile, so `include_all_users` (which adds cohort members without a
+//! profile) changes nothing; it is checked to be a boolean. Profiles do not change over time,
+//! so `as_of_timestamp` (checked to be an integer) changes nothing either.
 
 use serde_json::{Value as Json, json};
 
@@ -18,12 +25,24 @@ pub(crate) fn query(
     params: &Params,
     page_size: usize,
 ) -> Result<Json, ApiError> {
-    for unsupported in ["behaviors", "filter_by_cohort", "data_group_id"] {
+    for unsupported in ["behaviors", "data_group_id"] {
         if params.get(unsupported).is_some() {
             return Err(ApiError::bad_request(format!(
                 "{unsupported} is not supported by the sandbox"
             )));
         }
+    }
+    let cohort = params
+        .get("filter_by_cohort")
+        .map(|text| cohort_filter(dataset, text))
+        .transpose()?;
+    params.boolean("include_all_users")?;
+    if let Some(text) = params.get("as_of_timestamp")
+        && text.parse::<i64>().is_err()
+    {
+        return Err(ApiError::bad_request(format!(
+            "as_of_timestamp must be an integer (unix seconds), got {text:?}"
+        )));
     }
     let distinct_id = params.get("distinct_id");
     let distinct_ids = params.string_array("distinct_ids")?;
@@ -55,8 +74,11 @@ pub(crate) fn query(
         }
     }
 
-    let matching = dataset.users().iter().filter(|user| {
+    let matching = dataset.users().iter().enumerate().filter(|(index, user)| {
         let id = &*user.distinct_id;
+        if cohort.as_ref().is_some_and(|members| !members[*index]) {
+            return false;
+        }
         distinct_id.is_none_or(|wanted| wanted == id)
             && distinct_ids
                 .as_ref()
@@ -67,7 +89,7 @@ pub(crate) fn query(
     });
     let mut total = 0;
     let mut results = Vec::new();
-    for (index, user) in matching.enumerate() {
+    for (index, (_, user)) in matching.enumerate() {
         total += 1;
         if index / page_size == page {
             results.push(dataset.profile_json(user, output_properties.as_deref()));
@@ -88,7 +110,13 @@ pub(crate) fn query(
 fn session_id(dataset: &Dataset, params: &Params) -> String {
     // FNV-1a: tiny, stable across platforms and versions, good enough to tell queries apart.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ dataset.seed();
-    for name in ["distinct_id", "distinct_ids", "where", "output_properties"] {
+    for name in [
+        "distinct_id",
+        "distinct_ids",
+        "where",
+        "output_properties",
+        "filter_by_cohort",
+    ] {
         for byte in name
             .bytes()
             .chain([0])
@@ -100,4 +128,29 @@ fn session_id(dataset: &Dataset, params: &Params) -> String {
         }
     }
     format!("sandbox-{hash:016x}")
+}
+
+/// Parses `filter_by_cohort` and returns the cohort's membership per user index.
+fn cohort_filter(dataset: &Dataset, text: &str) -> Result<Vec<bool>, ApiError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| {
+        ApiError::bad_request(format!(
+            "filter_by_cohort must be a JSON object such as {{\"id\": 501}}, got {text:?}"
+        ))
+    })?;
+    if value.get("raw_cohort").is_some() {
+        return Err(ApiError::bad_request(
+            "filter_by_cohort with raw_cohort is not supported by the sandbox (use a saved cohort id)",
+        ));
+    }
+    let id = value
+        .get("id")
+        .and_then(|id| id.as_u64().or_else(|| id.as_str()?.parse().ok()))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "filter_by_cohort must be a JSON object such as {{\"id\": 501}}, got {text:?}"
+            ))
+        })?;
+    let cohort = crate::saved::cohort(id)
+        .ok_or_else(|| ApiError::bad_request(format!("cohort {id} does not exist")))?;
+    Ok(crate::saved::cohort_members(dataset, cohort))
 }

@@ -16,6 +16,9 @@ pub(crate) enum ErrorShape {
     Query,
     /// The App API: `{"status": "error", "error": "…"}`, as its OpenAPI specs declare.
     App,
+    /// The OAuth endpoints: `{"error": "…"}`, the shape of RFC 6749 §5.2 (the recorded
+    /// `{"error":"invalid_grant"}` of Mixpanel's token endpoint).
+    OAuth,
 }
 
 /// An answer that is not a success, in terms of status and message; rendered per family.
@@ -42,6 +45,7 @@ impl ApiError {
         let body = match shape {
             ErrorShape::Query => serde_json::json!({"request": request, "error": self.message}),
             ErrorShape::App => serde_json::json!({"status": "error", "error": self.message}),
+            ErrorShape::OAuth => serde_json::json!({"error": self.message}),
         };
         json_response(self.status, &body)
     }
@@ -82,6 +86,19 @@ pub(crate) fn parse_form(text: &str) -> Vec<(String, String)> {
             (percent_decode(key), percent_decode(value))
         })
         .collect()
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, for a query value.
+pub(crate) fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// Decodes `%XX` escapes and `+` (a space in forms). Invalid escapes are kept as written,

@@ -22,7 +22,9 @@ pub struct LoggedRequest {
     /// Header names (lowercase) and values; the credentials of `Authorization` are replaced by
     /// `REDACTED` (the scheme is kept).
     pub headers: Vec<(String, String)>,
-    /// The request body as text (lossy UTF-8, at most 64 KiB), if it had one.
+    /// The request body as text (lossy UTF-8, at most 64 KiB), if it had one. The values of
+    /// the form fields `code`, `code_verifier`, `refresh_token` and `client_secret` read
+    /// `REDACTED`.
     pub body: Option<String>,
     /// The status code of the answer (for a streamed export, the status of its head).
     pub status: u16,
@@ -37,6 +39,14 @@ impl LoggedRequest {
     /// Returns the first value of a query parameter, decoded.
     pub fn param(&self, name: &str) -> Option<String> {
         self.query_pairs()
+            .into_iter()
+            .find_map(|(key, value)| (key == name).then_some(value))
+    }
+
+    /// Returns the first value of a field of a form body, decoded (`grant_type` of a token
+    /// request, for instance). Note that secret fields read `REDACTED`.
+    pub fn form_param(&self, name: &str) -> Option<String> {
+        crate::http_util::parse_form(self.body.as_deref().unwrap_or(""))
             .into_iter()
             .find_map(|(key, value)| (key == name).then_some(value))
     }

@@ -1,5 +1,6 @@
 //! The Query API endpoints: discovery (`/events/names`, `/events/top`,
-//! `/events/properties/top`, `/events/properties/values`) and `/segmentation`.
+//! `/events/properties/top`, `/events/properties/values`), `/segmentation`, and the
+//! machinery every time-bucketed answer shares ([`Unit`], [`Buckets`], [`tally`]).
 //!
 //! Every handler is a plain function from parameters to JSON, run on a blocking thread by the
 //! router, because a first query over a large window generates (and then caches) the days it
@@ -23,14 +24,14 @@ const MAX_BUCKETS: usize = 20_000;
 
 /// The `type` parameter of the event endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CountType {
+pub(crate) enum CountType {
     General,
     Unique,
     Average,
 }
 
 impl CountType {
-    fn parse(text: &str) -> Result<CountType, ApiError> {
+    pub(crate) fn parse(text: &str) -> Result<CountType, ApiError> {
         match text {
             "general" => Ok(CountType::General),
             "unique" => Ok(CountType::Unique),
@@ -43,7 +44,7 @@ impl CountType {
 }
 
 /// Parses a required `YYYY-MM-DD` parameter.
-fn date_param(params: &Params, name: &str) -> Result<i64, ApiError> {
+pub(crate) fn date_param(params: &Params, name: &str) -> Result<i64, ApiError> {
     let text = params.required(name)?;
     civil::parse_date(text).ok_or_else(|| {
         ApiError::bad_request(format!("{name} must be a date as YYYY-MM-DD, got {text:?}"))
@@ -51,7 +52,7 @@ fn date_param(params: &Params, name: &str) -> Result<i64, ApiError> {
 }
 
 /// Parses an optional `YYYY-MM-DD` parameter.
-fn optional_date_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
+pub(crate) fn optional_date_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
     params
         .get(name)
         .map(|_| date_param(params, name))
@@ -59,7 +60,7 @@ fn optional_date_param(params: &Params, name: &str) -> Result<Option<i64>, ApiEr
 }
 
 /// Checks `from <= to`, as Mixpanel does for every ranged query.
-fn check_range(from: i64, to: i64) -> Result<(), ApiError> {
+pub(crate) fn check_range(from: i64, to: i64) -> Result<(), ApiError> {
     if from > to {
         return Err(ApiError::bad_request(format!(
             "from_date {} is after to_date {}",
@@ -71,7 +72,11 @@ fn check_range(from: i64, to: i64) -> Result<(), ApiError> {
 }
 
 /// Returns the window indices of the days `from..=to` that the dataset covers.
-fn day_indices(dataset: &Dataset, from: i64, to: i64) -> impl Iterator<Item = usize> + '_ {
+pub(crate) fn day_indices(
+    dataset: &Dataset,
+    from: i64,
+    to: i64,
+) -> impl Iterator<Item = usize> + '_ {
     (from.max(dataset.first_day())..=to.min(dataset.last_day()))
         .filter_map(|day| dataset.day_index(day))
 }
@@ -85,7 +90,7 @@ fn discovery_days(dataset: &Dataset) -> impl Iterator<Item = usize> + '_ {
     )
 }
 
-fn parse_expression(params: &Params, name: &str) -> Result<Option<Expr>, ApiError> {
+pub(crate) fn parse_expression(params: &Params, name: &str) -> Result<Option<Expr>, ApiError> {
     params
         .get(name)
         .map(|text| {
@@ -244,14 +249,16 @@ pub(crate) fn property_values(dataset: &Dataset, params: &Params) -> Result<Json
 
 /// The time buckets of a segmentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Unit {
+pub(crate) enum Unit {
     Day,
     Week,
     Month,
 }
 
 impl Unit {
-    fn parse(text: Option<&str>) -> Result<Unit, ApiError> {
+    /// Parses a `unit` parameter (default `day`). Minutes and hours are Mixpanel units the
+    /// sandbox does not bucket by.
+    pub(crate) fn parse(text: Option<&str>) -> Result<Unit, ApiError> {
         match text.unwrap_or("day") {
             "day" => Ok(Unit::Day),
             "week" => Ok(Unit::Week),
@@ -268,13 +275,214 @@ impl Unit {
 
     /// Returns the first day of the bucket holding `day`: the day itself, the Monday of its
     /// week, or the first of its month.
-    fn bucket_start(self, day: i64) -> i64 {
+    pub(crate) fn bucket_start(self, day: i64) -> i64 {
         match self {
             Unit::Day => day,
             Unit::Week => day - civil::weekday_monday0(day),
             Unit::Month => civil::first_of_month(day),
         }
     }
+
+    /// Returns the first day of the bucket after the one starting on `start`.
+    pub(crate) fn next_bucket(self, start: i64) -> i64 {
+        match self {
+            Unit::Day => start + 1,
+            Unit::Week => start + 7,
+            Unit::Month => {
+                let (year, month, _) = civil::civil_from_days(start);
+                let (year, month) = if month == 12 {
+                    (year + 1, 1)
+                } else {
+                    (year, month + 1)
+                };
+                civil::days_from_civil(year, month, 1)
+            }
+        }
+    }
+}
+
+/// The date buckets of a ranged query: every bucket from the one holding `from_date` to the
+/// one holding `to_date`, labelled by their first day, as Mixpanel's `series` lists them.
+#[derive(Debug, Clone)]
+pub(crate) struct Buckets {
+    /// The first day of each bucket, ascending; the first is never after `from_date`.
+    starts: Vec<i64>,
+    /// True if and only if every bucket is one day (the per-day aggregates then answer).
+    daily: bool,
+}
+
+impl Buckets {
+    /// Buckets of a calendar unit.
+    pub(crate) fn new(from: i64, to: i64, unit: Unit) -> Result<Buckets, ApiError> {
+        let mut starts = Vec::new();
+        let mut day = unit.bucket_start(from);
+        while day <= to {
+            starts.push(day);
+            if starts.len() > MAX_BUCKETS {
+                return Err(ApiError::bad_request("the date range has too many buckets"));
+            }
+            day = unit.next_bucket(day);
+        }
+        Ok(Buckets {
+            starts,
+            daily: unit == Unit::Day,
+        })
+    }
+
+    /// Buckets of `days` days each, the first starting on `from` (the `interval` parameter).
+    pub(crate) fn every(from: i64, to: i64, days: u64) -> Result<Buckets, ApiError> {
+        if days == 0 || days > 3660 {
+            return Err(ApiError::bad_request("interval must be between 1 and 3660"));
+        }
+        let starts: Vec<i64> = (from..=to).step_by(days as usize).collect();
+        if starts.len() > MAX_BUCKETS {
+            return Err(ApiError::bad_request("the date range has too many buckets"));
+        }
+        Ok(Buckets {
+            starts,
+            daily: days == 1,
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Returns the index of the bucket holding a day (days before the first bucket go to the
+    /// first, which never happens for days of the queried range).
+    pub(crate) fn index_of_day(&self, day: i64) -> usize {
+        self.starts
+            .partition_point(|&start| start <= day)
+            .saturating_sub(1)
+    }
+
+    /// Returns the bucket labels (`YYYY-MM-DD` of their first day).
+    pub(crate) fn series(&self) -> Vec<String> {
+        self.starts
+            .iter()
+            .map(|&day| civil::format_date(day))
+            .collect()
+    }
+
+    /// Returns the first day of each bucket.
+    pub(crate) fn starts(&self) -> &[i64] {
+        &self.starts
+    }
+}
+
+/// What [`tally`] counts: events of some kinds in a date range, filtered by `filter`, each
+/// counted under a segment (its event name, or the value of `on`).
+pub(crate) struct TallySpec<'a> {
+    pub(crate) kinds: &'a [EventKind],
+    pub(crate) from: i64,
+    pub(crate) to: i64,
+    pub(crate) buckets: &'a Buckets,
+    pub(crate) filter: Option<&'a Expr>,
+    pub(crate) on: Option<&'a Expr>,
+    /// Whether unique users are needed (they cost a set of `(segment, bucket, user)`).
+    pub(crate) uniques: bool,
+}
+
+/// Per segment, `(events, unique users)` per bucket.
+pub(crate) type Tally = HashMap<String, Vec<(u64, u64)>>;
+
+/// Counts events per segment and bucket. Events whose `on` value is undefined are left out.
+///
+/// Without `on` and `filter`, with day buckets or without uniques, the cached per-day
+/// aggregates answer without generating a single event; otherwise the days are scanned.
+pub(crate) fn tally(dataset: &Dataset, spec: &TallySpec<'_>) -> Tally {
+    let mut segments: Tally = HashMap::new();
+    let n_buckets = spec.buckets.len();
+    let fast = spec.on.is_none() && spec.filter.is_none() && (spec.buckets.daily || !spec.uniques);
+    if fast {
+        for &kind in spec.kinds {
+            let counts = segments
+                .entry(kind.name().to_owned())
+                .or_insert_with(|| vec![(0, 0); n_buckets]);
+            for day_index in day_indices(dataset, spec.from, spec.to) {
+                let stats = dataset.day_stats(day_index);
+                let bucket = spec
+                    .buckets
+                    .index_of_day(dataset.first_day() + day_index as i64);
+                counts[bucket].0 += stats.counts[kind as usize];
+                counts[bucket].1 += stats.uniques[kind as usize];
+            }
+        }
+        return segments;
+    }
+    let mut wanted = [false; EVENT_KINDS.len()];
+    for &kind in spec.kinds {
+        wanted[kind as usize] = true;
+    }
+    // Distinct (segment, bucket, user) triples, for uniques over any bucket size.
+    let mut seen: HashSet<(String, usize, u32)> = HashSet::new();
+    let mut scratch = Vec::new();
+    for day_index in day_indices(dataset, spec.from, spec.to) {
+        let bucket = spec
+            .buckets
+            .index_of_day(dataset.first_day() + day_index as i64);
+        dataset.for_each_event_of_day(day_index, &mut scratch, |event| {
+            if !wanted[event.kind as usize] {
+                return;
+            }
+            let view = EventView { dataset, event };
+            if spec.filter.is_some_and(|filter| !filter.matches(&view)) {
+                return;
+            }
+            let segment = match spec.on {
+                None => event.kind.name().to_owned(),
+                Some(on) => match on.eval(&view).segment_key() {
+                    Some(segment) => segment,
+                    None => return,
+                },
+            };
+            let counts = segments
+                .entry(segment.clone())
+                .or_insert_with(|| vec![(0, 0); n_buckets]);
+            counts[bucket].0 += 1;
+            if spec.uniques && seen.insert((segment, bucket, event.user)) {
+                counts[bucket].1 += 1;
+            }
+        });
+    }
+    segments
+}
+
+/// Ranks segments by their total count (largest first, ties by name) and keeps `limit`.
+pub(crate) fn top_segments(tally: Tally, limit: usize) -> Vec<(String, Vec<(u64, u64)>)> {
+    let mut ranked: Vec<(String, Vec<(u64, u64)>)> = tally.into_iter().collect();
+    let total = |counts: &Vec<(u64, u64)>| counts.iter().map(|count| count.0).sum::<u64>();
+    ranked.sort_by(|a, b| total(&b.1).cmp(&total(&a.1)).then_with(|| a.0.cmp(&b.0)));
+    ranked.truncate(limit);
+    ranked
+}
+
+/// Renders ranked segments as Mixpanel's segmentation envelope:
+/// `{"data": {"series": [dates], "values": {segment: {date: n}}}, "legend_size": n}`.
+pub(crate) fn segmentation_envelope(
+    buckets: &Buckets,
+    segments: &[(String, Vec<(u64, u64)>)],
+    count_type: CountType,
+) -> Json {
+    let series = buckets.series();
+    let mut values = Map::new();
+    for (segment, counts) in segments {
+        let mut by_date = Map::new();
+        for (date, &(general, unique)) in series.iter().zip(counts) {
+            let value = match count_type {
+                CountType::General => json!(general),
+                CountType::Unique => json!(unique),
+                CountType::Average if unique == 0 => json!(0),
+                CountType::Average => json!(general as f64 / unique as f64),
+            };
+            by_date.insert(date.clone(), value);
+        }
+        values.insert(segment.clone(), Json::Object(by_date));
+    }
+    json!({
+        "data": {"series": series, "values": values},
+        "legend_size": segments.len(),
+    })
 }
 
 /// `GET /api/query/segmentation`.
@@ -297,113 +505,26 @@ pub(crate) fn segmentation(dataset: &Dataset, params: &Params) -> Result<Json, A
     }
     let on = parse_expression(params, "on")?;
     let filter = parse_expression(params, "where")?;
-
-    let mut buckets: Vec<i64> = Vec::new();
-    let mut day = unit.bucket_start(from);
-    while day <= to {
-        buckets.push(day);
-        if buckets.len() > MAX_BUCKETS {
-            return Err(ApiError::bad_request("the date range has too many buckets"));
-        }
-        day = match unit {
-            Unit::Day => day + 1,
-            Unit::Week => day + 7,
-            Unit::Month => {
-                let (year, month, _) = civil::civil_from_days(day);
-                let (year, month) = if month == 12 {
-                    (year + 1, 1)
-                } else {
-                    (year, month + 1)
-                };
-                civil::days_from_civil(year, month, 1)
-            }
-        };
-    }
-    let bucket_of = |day: i64| -> usize {
-        buckets
-            .binary_search(&unit.bucket_start(day))
-            .unwrap_or_else(|insert_at| insert_at.saturating_sub(1))
-    };
-
-    // segment -> (general count, unique count) per bucket.
-    let mut segments: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
-    let kind = EventKind::from_name(event);
-    let fast =
-        on.is_none() && filter.is_none() && (unit == Unit::Day || count_type == CountType::General);
-    match kind {
-        None => {}
-        Some(kind) if fast => {
-            let counts = segments
-                .entry(event.to_owned())
-                .or_insert_with(|| vec![(0, 0); buckets.len()]);
-            for day_index in day_indices(dataset, from, to) {
-                let stats = dataset.day_stats(day_index);
-                let bucket = bucket_of(dataset.first_day() + day_index as i64);
-                counts[bucket].0 += stats.counts[kind as usize];
-                counts[bucket].1 += stats.uniques[kind as usize];
-            }
-        }
-        Some(kind) => {
-            // Distinct (segment, bucket, user) triples, for uniques over any bucket size.
-            let mut seen: HashSet<(String, usize, u32)> = HashSet::new();
-            let mut scratch = Vec::new();
-            for day_index in day_indices(dataset, from, to) {
-                let bucket = bucket_of(dataset.first_day() + day_index as i64);
-                dataset.for_each_event_of_day(day_index, &mut scratch, |event| {
-                    if event.kind != kind {
-                        return;
-                    }
-                    let view = EventView { dataset, event };
-                    if filter.as_ref().is_some_and(|filter| !filter.matches(&view)) {
-                        return;
-                    }
-                    let segment = match &on {
-                        None => event.kind.name().to_owned(),
-                        Some(on) => match on.eval(&view).segment_key() {
-                            Some(segment) => segment,
-                            None => return,
-                        },
-                    };
-                    let counts = segments
-                        .entry(segment.clone())
-                        .or_insert_with(|| vec![(0, 0); buckets.len()]);
-                    counts[bucket].0 += 1;
-                    if seen.insert((segment, bucket, event.user)) {
-                        counts[bucket].1 += 1;
-                    }
-                });
-            }
-        }
-    }
+    let buckets = Buckets::new(from, to, unit)?;
+    let kinds: Vec<EventKind> = EventKind::from_name(event).into_iter().collect();
+    let mut segments = tally(
+        dataset,
+        &TallySpec {
+            kinds: &kinds,
+            from,
+            to,
+            buckets: &buckets,
+            filter: filter.as_ref(),
+            on: on.as_ref(),
+            uniques: count_type != CountType::General,
+        },
+    );
     if on.is_none() {
         // Without `on` the event is always its own segment, even with no data.
         segments
             .entry(event.to_owned())
             .or_insert_with(|| vec![(0, 0); buckets.len()]);
     }
-
-    let mut ranked: Vec<(String, Vec<(u64, u64)>)> = segments.into_iter().collect();
-    let total = |counts: &Vec<(u64, u64)>| counts.iter().map(|count| count.0).sum::<u64>();
-    ranked.sort_by(|a, b| total(&b.1).cmp(&total(&a.1)).then_with(|| a.0.cmp(&b.0)));
-    ranked.truncate(limit as usize);
-
-    let series: Vec<String> = buckets.iter().map(|&day| civil::format_date(day)).collect();
-    let mut values = Map::new();
-    for (segment, counts) in &ranked {
-        let mut by_date = Map::new();
-        for (date, &(general, unique)) in series.iter().zip(counts) {
-            let value = match count_type {
-                CountType::General => json!(general),
-                CountType::Unique => json!(unique),
-                CountType::Average if unique == 0 => json!(0),
-                CountType::Average => json!(general as f64 / unique as f64),
-            };
-            by_date.insert(date.clone(), value);
-        }
-        values.insert(segment.clone(), Json::Object(by_date));
-    }
-    Ok(json!({
-        "data": {"series": series, "values": values},
-        "legend_size": ranked.len(),
-    }))
+    let ranked = top_segments(segments, limit as usize);
+    Ok(segmentation_envelope(&buckets, &ranked, count_type))
 }

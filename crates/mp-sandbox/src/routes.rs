@@ -9,11 +9,10 @@
 //!    account cannot see the project) and `workspace_id`;
 //! 5. the endpoint itself, then the request log.
 //!
-//! To add an endpoint (the OAuth issue adds `/oauth/mcp/register/`, `/oauth/authorize/` and
-//! `/oauth/token/`), add a [`Route`] with its [`Family`] and an [`Endpoint`] variant, and
-//! handle the variant in [`dispatch`]. A family with its own authentication (OAuth's token
-//! endpoint authenticates by client id and PKCE, not by Basic) gets
-//! [`AuthRequirement::None`] and checks inside its handler.
+//! To add an endpoint, add a [`Route`] with its [`Family`] and an [`Endpoint`] variant, and
+//! handle the variant in [`dispatch`]. The OAuth endpoints authenticate by themselves (the
+//! token endpoint by client id and PKCE, not by Basic): they have
+//! [`AuthRequirement::None`].
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -29,7 +28,7 @@ use crate::faults::FaultKind;
 use crate::http_util::{ApiError, Body, ErrorShape, Params, json_response};
 use crate::log::LoggedRequest;
 use crate::server::Shared;
-use crate::{app, engage, query};
+use crate::{activity, app, engage, funnels, jql, query, reports, retention, segment};
 
 /// Request bodies above this size are refused with 413 (engage forms are a few hundred bytes).
 const MAX_REQUEST_BODY: usize = 1024 * 1024;
@@ -43,6 +42,8 @@ pub(crate) enum Family {
     Export,
     /// `/api/app/…`: not project-scoped by parameter; errors `{"status": "error", "error"}`.
     App,
+    /// `/oauth/…`: registration, authorization and tokens; errors `{"error"}` (RFC 6749).
+    OAuth,
 }
 
 impl Family {
@@ -50,6 +51,7 @@ impl Family {
         match self {
             Family::Query | Family::Export => ErrorShape::Query,
             Family::App => ErrorShape::App,
+            Family::OAuth => ErrorShape::OAuth,
         }
     }
 }
@@ -59,8 +61,7 @@ impl Family {
 pub(crate) enum AuthRequirement {
     /// Basic with the service account, or a registered Bearer token.
     Account,
-    /// The handler authenticates by itself (reserved for OAuth's endpoints).
-    #[allow(dead_code)]
+    /// The handler authenticates by itself (OAuth's endpoints).
     None,
 }
 
@@ -72,10 +73,31 @@ pub(crate) enum Endpoint {
     EventPropertiesTop,
     EventPropertyValues,
     Segmentation,
+    SegmentationNumeric,
+    SegmentationSum,
+    SegmentationAverage,
+    EventCounts,
+    PropertyCounts,
+    Funnels,
+    FunnelsList,
+    Retention,
+    Frequency,
+    ActivityStream,
+    Insights,
+    Flows,
+    Jql,
+    CohortsList,
     Engage,
     Export,
     Me,
     PublicWorkspaces,
+    Bookmarks,
+    Schemas,
+    SchemasOfType,
+    Schema,
+    OAuthRegister,
+    OAuthAuthorize,
+    OAuthToken,
 }
 
 /// One row of the route table. In `pattern`, `{}` matches one path segment, which is handed
@@ -90,7 +112,8 @@ pub(crate) struct Route {
 }
 
 /// Every path the sandbox serves, in the base-URL-override layout of Mixpanel's client: the
-/// Query API under `/api/query`, export under `/api/2.0`, the App API under `/api/app`.
+/// Query API under `/api/query`, export under `/api/2.0`, the App API under `/api/app`,
+/// OAuth under `/oauth`.
 /// A trailing slash is ignored (Mixpanel's client calls `/api/query/engage/`).
 pub(crate) const ROUTES: &[Route] = &[
     Route {
@@ -129,6 +152,104 @@ pub(crate) const ROUTES: &[Route] = &[
         endpoint: Endpoint::Segmentation,
     },
     Route {
+        methods: &["GET"],
+        pattern: "/api/query/segmentation/numeric",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::SegmentationNumeric,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/query/segmentation/sum",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::SegmentationSum,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/query/segmentation/average",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::SegmentationAverage,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/query/events",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::EventCounts,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/query/events/properties",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::PropertyCounts,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/query/funnels",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Funnels,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/query/funnels/list",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::FunnelsList,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/query/retention",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Retention,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/query/retention/addiction",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Frequency,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/query/stream/query",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::ActivityStream,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/query/insights",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Insights,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/query/arb_funnels",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Flows,
+    },
+    Route {
+        methods: &["POST"],
+        pattern: "/api/query/jql",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Jql,
+    },
+    Route {
+        methods: &["POST"],
+        pattern: "/api/query/cohorts/list",
+        family: Family::Query,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::CohortsList,
+    },
+    Route {
         methods: &["GET", "POST"],
         pattern: "/api/query/engage",
         family: Family::Query,
@@ -155,6 +276,83 @@ pub(crate) const ROUTES: &[Route] = &[
         family: Family::App,
         auth: AuthRequirement::Account,
         endpoint: Endpoint::PublicWorkspaces,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/app/projects/{}/bookmarks",
+        family: Family::App,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Bookmarks,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/app/projects/{}/schemas",
+        family: Family::App,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Schemas,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/app/projects/{}/schemas/{}",
+        family: Family::App,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::SchemasOfType,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/app/projects/{}/schemas/{}/{}",
+        family: Family::App,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Schema,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/app/workspaces/{}/bookmarks",
+        family: Family::App,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Bookmarks,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/app/workspaces/{}/schemas",
+        family: Family::App,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Schemas,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/app/workspaces/{}/schemas/{}",
+        family: Family::App,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::SchemasOfType,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/api/app/workspaces/{}/schemas/{}/{}",
+        family: Family::App,
+        auth: AuthRequirement::Account,
+        endpoint: Endpoint::Schema,
+    },
+    Route {
+        methods: &["POST"],
+        pattern: "/oauth/mcp/register",
+        family: Family::OAuth,
+        auth: AuthRequirement::None,
+        endpoint: Endpoint::OAuthRegister,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/oauth/authorize",
+        family: Family::OAuth,
+        auth: AuthRequirement::None,
+        endpoint: Endpoint::OAuthAuthorize,
+    },
+    Route {
+        methods: &["POST"],
+        pattern: "/oauth/token",
+        family: Family::OAuth,
+        auth: AuthRequirement::None,
+        endpoint: Endpoint::OAuthToken,
     },
 ];
 
@@ -186,6 +384,8 @@ fn find_route(path: &str) -> Option<(&'static Route, Vec<String>)> {
 fn shape_of_path(path: &str) -> ErrorShape {
     if path.starts_with("/api/app") {
         ErrorShape::App
+    } else if path.starts_with("/oauth") {
+        ErrorShape::OAuth
     } else {
         ErrorShape::Query
     }
@@ -218,7 +418,9 @@ pub(crate) async fn handle(
         )),
     };
     let body_text = match &body {
-        Ok(bytes) if !bytes.is_empty() => Some(String::from_utf8_lossy(bytes).into_owned()),
+        Ok(bytes) if !bytes.is_empty() => {
+            Some(redact_form_secrets(&String::from_utf8_lossy(bytes)))
+        }
         _ => None,
     };
     let response = match body {
@@ -316,6 +518,10 @@ async fn dispatch(
     captures: &[String],
     request: &IncomingRequest<'_>,
 ) -> Result<Response<Body>, ApiError> {
+    if route.endpoint == Endpoint::OAuthRegister {
+        // Registration reads its JSON body itself (RFC 7591 metadata, not parameters).
+        return Ok(shared.oauth.register(request.body));
+    }
     let mut params = Params::from_query(request.query);
     if !request.body.is_empty() {
         let content_type = request
@@ -326,33 +532,49 @@ async fn dispatch(
     }
     let project_id = match route.family {
         Family::Query | Family::Export => Some(scoped_project(&params)?),
-        Family::App => None,
+        Family::App | Family::OAuth => None,
     };
     let dataset = project_id.and_then(|id| shared.dataset_of(id));
 
     match route.endpoint {
+        Endpoint::OAuthAuthorize => Ok(shared.oauth.authorize(&params)),
+        Endpoint::OAuthToken => Ok(shared.oauth.token(&params, &shared.bearer_tokens)),
         Endpoint::Export => {
             let dataset = dataset.ok_or_else(no_dataset)?;
             let accept_encoding = request
                 .headers
                 .get(header::ACCEPT_ENCODING)
                 .and_then(|value| value.to_str().ok());
-            let plan = ExportPlan::new(dataset, &params, accept_encoding)?;
+            let plan =
+                ExportPlan::new(dataset, &params, accept_encoding, shared.export_compression)?;
             let faults = shared.faults.export(request.path);
             Ok(plan.respond(faults, connection.reset.clone()).await)
         }
         Endpoint::Me => Ok(json_ok(shared, request.path, app::me())),
         Endpoint::PublicWorkspaces => {
-            let project_id = captures
-                .first()
-                .and_then(|text| text.parse::<u64>().ok())
-                .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Not found"))?;
+            let project_id = app_project(request.path, captures)?;
             let workspaces =
                 app::public_workspaces(project_id).ok_or_else(|| project_forbidden(project_id))?;
             Ok(json_ok(shared, request.path, workspaces))
         }
+        Endpoint::Bookmarks => {
+            let project_id = app_project(request.path, captures)?;
+            let answer = reports::bookmarks(project_id, &params)?;
+            Ok(json_ok(shared, request.path, answer))
+        }
+        Endpoint::Schemas | Endpoint::SchemasOfType => {
+            app_project(request.path, captures)?;
+            let answer = reports::schemas(captures.get(1).map(String::as_str), &params)?;
+            Ok(json_ok(shared, request.path, answer))
+        }
+        Endpoint::Schema => {
+            app_project(request.path, captures)?;
+            let answer = reports::schema(&captures[1], &captures[2])?;
+            Ok(json_ok(shared, request.path, answer))
+        }
         endpoint => {
             let dataset = dataset.ok_or_else(no_dataset)?;
+            let project_id = project_id.unwrap_or_default();
             let page_size = shared.engage_page_size;
             // Query endpoints may generate whole days on first use: keep that off the
             // runtime's worker threads.
@@ -362,6 +584,20 @@ async fn dispatch(
                 Endpoint::EventPropertiesTop => query::properties_top(&dataset, &params),
                 Endpoint::EventPropertyValues => query::property_values(&dataset, &params),
                 Endpoint::Segmentation => query::segmentation(&dataset, &params),
+                Endpoint::SegmentationNumeric => segment::numeric(&dataset, &params),
+                Endpoint::SegmentationSum => segment::sum(&dataset, &params),
+                Endpoint::SegmentationAverage => segment::average(&dataset, &params),
+                Endpoint::EventCounts => segment::event_counts(&dataset, &params),
+                Endpoint::PropertyCounts => segment::property_counts(&dataset, &params),
+                Endpoint::Funnels => funnels::query(&dataset, &params),
+                Endpoint::FunnelsList => Ok(funnels::list()),
+                Endpoint::Retention => retention::query(&dataset, &params),
+                Endpoint::Frequency => retention::addiction(&dataset, &params),
+                Endpoint::ActivityStream => activity::query(&dataset, &params),
+                Endpoint::Insights => reports::insights(&dataset, &params),
+                Endpoint::Flows => reports::flows(&dataset, &params),
+                Endpoint::Jql => jql::query(&dataset, &params),
+                Endpoint::CohortsList => Ok(reports::cohorts_list(&dataset, project_id)),
                 _ => engage::query(&dataset, &params, page_size),
             })
             .await
@@ -371,6 +607,35 @@ async fn dispatch(
             Ok(json_ok(shared, request.path, answer))
         }
     }
+}
+
+/// The project of an App API path, checked against the account's projects: the captured
+/// id of `/projects/{id}/…`, or the project of the workspace of `/workspaces/{id}/…` (the
+/// form Mixpanel's client uses when a workspace is pinned).
+fn app_project(path: &str, captures: &[String]) -> Result<u64, ApiError> {
+    let id = captures
+        .first()
+        .and_then(|text| text.parse::<u64>().ok())
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Not found"))?;
+    if path.starts_with("/api/app/workspaces/") {
+        return account::PROJECTS
+            .iter()
+            .find(|project| {
+                project
+                    .workspaces
+                    .iter()
+                    .any(|workspace| workspace.id == id)
+            })
+            .map(|project| project.id)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!("Permission denied: this account cannot access workspace {id}"),
+                )
+            });
+    }
+    account::project(id).ok_or_else(|| project_forbidden(id))?;
+    Ok(id)
 }
 
 fn no_dataset() -> ApiError {
@@ -441,8 +706,8 @@ fn fault_response(
                      concurrently and 61/60 queries running in the last hour. Please retry the \
                      request with exponential backoff."
                 ),
-                ErrorShape::App => "Rate limit exceeded. Please retry the request with \
-                                    exponential backoff."
+                ErrorShape::App | ErrorShape::OAuth => "Rate limit exceeded. Please retry the \
+                                                        request with exponential backoff."
                     .to_owned(),
             };
             let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message)
@@ -460,6 +725,39 @@ fn fault_response(
         _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unexpected fault")
             .into_response(shape, request_text),
     }
+}
+
+/// Form fields whose values are secrets: the log keeps their names, not their values.
+const SECRET_FIELDS: [&str; 4] = ["code", "code_verifier", "refresh_token", "client_secret"];
+
+/// Replaces the values of [`SECRET_FIELDS`] in a form or JSON-object body by `REDACTED`
+/// (other bodies are returned unchanged), so that the request log of an OAuth flow holds no
+/// usable secret.
+fn redact_form_secrets(body: &str) -> String {
+    if body.trim_start().starts_with('{') {
+        return match serde_json::from_str::<serde_json::Value>(body) {
+            Ok(serde_json::Value::Object(mut object)) => {
+                for field in SECRET_FIELDS {
+                    if let Some(value) = object.get_mut(field) {
+                        *value = serde_json::Value::String("REDACTED".to_owned());
+                    }
+                }
+                serde_json::Value::Object(object).to_string()
+            }
+            _ => body.to_owned(),
+        };
+    }
+    body.split('&')
+        .map(|pair| {
+            let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+            if SECRET_FIELDS.contains(&crate::http_util::percent_decode(key).as_str()) {
+                format!("{key}=REDACTED")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Copies headers for the log, hiding credentials but keeping the scheme.
@@ -495,5 +793,30 @@ mod tests {
         assert_eq!(captures, ["7"]);
         assert!(find_route("/api/query/nope").is_none());
         assert!(find_route("/").is_none());
+        let (route, captures) =
+            find_route("/api/app/projects/1/schemas/event/Add%20To%20Cart").unwrap();
+        assert_eq!(route.endpoint, Endpoint::Schema);
+        assert_eq!(captures, ["1", "event", "Add To Cart"]);
+        assert_eq!(
+            find_route("/oauth/token/").unwrap().0.endpoint,
+            Endpoint::OAuthToken
+        );
+    }
+
+    #[test]
+    fn secrets_are_redacted_from_logged_bodies() {
+        assert_eq!(
+            redact_form_secrets("grant_type=refresh_token&refresh_token=abc&client_id=c"),
+            "grant_type=refresh_token&refresh_token=REDACTED&client_id=c"
+        );
+        assert_eq!(
+            redact_form_secrets("code=x&code_verifier=y&redirect_uri=z"),
+            "code=REDACTED&code_verifier=REDACTED&redirect_uri=z"
+        );
+        assert_eq!(
+            redact_form_secrets(r#"{"grant_type":"refresh_token","refresh_token":"abc"}"#),
+            r#"{"grant_type":"refresh_token","refresh_token":"REDACTED"}"#
+        );
+        assert_eq!(redact_form_secrets("page=0&where=x"), "page=0&where=x");
     }
 }

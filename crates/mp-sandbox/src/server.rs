@@ -38,9 +38,10 @@ use crate::Error;
 use crate::account::BearerTokens;
 use crate::civil;
 use crate::dataset::{Dataset, DatasetConfig};
-use crate::export::ResetSwitch;
+use crate::export::{ExportCompression, ResetSwitch};
 use crate::faults::{FaultControl, Faults};
 use crate::log::RequestLog;
+use crate::oauth::{OAuthCounts, OAuthServer};
 use crate::rng::derive;
 use crate::routes::{self, ConnectionContext};
 
@@ -68,11 +69,18 @@ pub struct SandboxOptions {
     /// Profiles per `/engage` page. Mixpanel's is 1000; tests lower it to page a small
     /// dataset.
     pub engage_page_size: u32,
+    /// How long the OAuth access tokens it issues stay valid (`expires_in`). Tests set it
+    /// short; [`Sandbox::set_oauth_access_token_ttl`] changes it at runtime.
+    pub oauth_access_token_ttl: Duration,
+    /// How export answers requests that accept gzip: real gzip (the default), gzip around
+    /// stored blocks, or never compressed. Benchmarks choose one of the last two so that the
+    /// sandbox's deflate is not what they measure.
+    pub export_compression: ExportCompression,
 }
 
 impl SandboxOptions {
     /// The defaults: any free port, seed 42, 10 000 events over the 30 days ending yesterday
-    /// (UTC), no faults, engage pages of 1000.
+    /// (UTC), no faults, engage pages of 1000, OAuth access tokens valid for an hour.
     // No `Default`: the defaults are the sandbox's opinion, spelled out where they are used
     // (STYLE.md rule 7).
     #[allow(clippy::new_without_default)]
@@ -85,6 +93,8 @@ impl SandboxOptions {
             end: None,
             faults: Faults::none(),
             engage_page_size: 1000,
+            oauth_access_token_ttl: Duration::from_secs(3600),
+            export_compression: ExportCompression::Gzip,
         }
     }
 }
@@ -97,7 +107,9 @@ pub(crate) struct Shared {
     pub(crate) faults: FaultControl,
     pub(crate) log: RequestLog,
     pub(crate) bearer_tokens: BearerTokens,
+    pub(crate) oauth: OAuthServer,
     pub(crate) engage_page_size: usize,
+    pub(crate) export_compression: ExportCompression,
 }
 
 impl Shared {
@@ -173,7 +185,13 @@ impl Sandbox {
             faults: FaultControl::new(options.faults),
             log: RequestLog::default(),
             bearer_tokens: BearerTokens::default(),
+            // The port salts the identifiers, so that two sandboxes never mint the same token.
+            oauth: OAuthServer::new(
+                derive(options.seed, u64::from(local_addr.port()) << 48),
+                options.oauth_access_token_ttl,
+            ),
             engage_page_size: options.engage_page_size as usize,
+            export_compression: options.export_compression,
         });
         let (shutdown_sender, shutdown_receiver) = watch::channel(false);
         let accept_task = tokio::spawn(accept_loop(listener, shared.clone(), shutdown_receiver));
@@ -228,6 +246,41 @@ impl Sandbox {
     /// Stops accepting a Bearer token. Returns true if and only if it was registered.
     pub fn revoke_bearer_token(&self, token: &str) -> bool {
         self.shared.bearer_tokens.remove(token)
+    }
+
+    /// Sets how long OAuth access tokens issued from now on stay valid (`expires_in`; a
+    /// duration under a second is sent as 0).
+    pub fn set_oauth_access_token_ttl(&self, ttl: Duration) {
+        self.shared.oauth.set_access_token_ttl(ttl);
+    }
+
+    /// Makes every OAuth access token issued so far expire now (they are answered 401 from
+    /// now on), and returns how many were still valid. Refresh tokens are not affected.
+    pub fn expire_oauth_access_tokens(&self) -> usize {
+        self.shared.bearer_tokens.expire_oauth()
+    }
+
+    /// Revokes an OAuth refresh token: the token endpoint answers `invalid_grant` for it from
+    /// now on. Returns true if and only if it was live.
+    pub fn revoke_refresh_token(&self, refresh_token: &str) -> bool {
+        self.shared.oauth.revoke_refresh_token(refresh_token)
+    }
+
+    /// Revokes every live OAuth refresh token and returns how many there were.
+    pub fn revoke_all_refresh_tokens(&self) -> usize {
+        self.shared.oauth.revoke_all_refresh_tokens()
+    }
+
+    /// Makes the authorize endpoint answer as if the user refused (`error=access_denied`),
+    /// or approve again (the default).
+    pub fn set_oauth_authorization_denied(&self, denied: bool) {
+        self.shared.oauth.set_deny_authorizations(denied);
+    }
+
+    /// Returns what the OAuth endpoints have done so far (registrations, codes, token
+    /// requests, refreshes …).
+    pub fn oauth_counts(&self) -> OAuthCounts {
+        self.shared.oauth.counts()
     }
 
     /// Serves until `signal` completes (for example Ctrl-C), then shuts down gracefully.

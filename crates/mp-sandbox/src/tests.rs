@@ -13,3 +13,8 @@ mod endpoints;
 mod export;
 // Each fault knob, parsed and observed by a client.
 mod faults;
+// Funnels, retention, frequency, segmentation variants, breakdowns, activity, saved reports,
+// cohorts, JQL and Lexicon, each against answers computed here from exported events.
+mod queries;
+// OAuth: registration, authorize, tokens, expiry, revocation, Bearer on every family.
+mod oauth;

@@ -83,6 +83,21 @@ impl Call {
         }
     }
 
+    /// An unauthenticated POST with a JSON body.
+    pub(crate) fn post_json(target: impl Into<String>, body: &serde_json::Value) -> Call {
+        Call {
+            method: "POST",
+            target: target.into(),
+            headers: Vec::new(),
+            body: Some(("application/json".to_owned(), body.to_string().into_bytes())),
+        }
+    }
+
+    /// An unauthenticated GET.
+    pub(crate) fn anonymous_get(target: impl Into<String>) -> Call {
+        Call::get(target).auth(None)
+    }
+
     /// Replaces the `Authorization` header (`None` removes it).
     pub(crate) fn auth(mut self, value: Option<&str>) -> Call {
         self.headers.retain(|(name, _)| name != "authorization");

@@ -392,7 +392,11 @@ async fn engage_pages_profiles_like_mixpanel() {
     for (form, message) in [
         ("page=1", "session_id is required"),
         ("page=1&session_id=other", "does not belong to this query"),
-        ("filter_by_cohort=%7B%22id%22%3A1%7D", "not supported"),
+        (
+            "filter_by_cohort=%7B%22id%22%3A1%7D",
+            "cohort 1 does not exist",
+        ),
+        ("behaviors=%5B%5D", "not supported"),
         ("distinct_ids=notjson", "JSON array"),
     ] {
         let reply = Call::post_form("/api/query/engage?project_id=1", form)

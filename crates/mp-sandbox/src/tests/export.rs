@@ -167,3 +167,43 @@ async fn a_client_that_leaves_early_stops_the_generator() {
     .await;
     assert_eq!(reply.status, 200);
 }
+
+#[tokio::test]
+async fn compression_modes_for_benchmarks_keep_the_bytes() {
+    let mut expected = Vec::new();
+    for (mode, encoding) in [
+        (crate::ExportCompression::GzipStored, Some("gzip")),
+        (crate::ExportCompression::Identity, None),
+    ] {
+        let mut options = crate::SandboxOptions::new();
+        options.events = 6_000;
+        options.days = 5;
+        options.end = Some(super::client::END.to_owned());
+        options.export_compression = mode;
+        let sandbox = crate::Sandbox::start(options).await.unwrap();
+        if expected.is_empty() {
+            sandbox
+                .dataset()
+                .write_jsonl("2024-03-29", "2024-03-31", None, &mut expected)
+                .unwrap();
+        }
+        let reply = Call::get(format!("/api/2.0/export?project_id=1&{RANGE}"))
+            .header("accept-encoding", "gzip")
+            .send(&sandbox)
+            .await;
+        assert_eq!(reply.header("content-encoding"), encoding, "{mode:?}");
+        let body = match encoding {
+            Some(_) => {
+                // Stored blocks: a little larger than the text, and still gzip to decode.
+                assert!(reply.body.len() > expected.len());
+                let mut decoded = Vec::new();
+                flate2::read::GzDecoder::new(&reply.body[..])
+                    .read_to_end(&mut decoded)
+                    .unwrap();
+                decoded
+            }
+            None => reply.body.to_vec(),
+        };
+        assert_eq!(body, expected, "{mode:?}");
+    }
+}
