@@ -4,6 +4,8 @@
 //! - `cargo xtask conformance [--vectors DIR] [--filter GLOB] [--report json|text]` runs
 //!   the recorded wire vectors through the conformance runner of the `mp-tests` package.
 //! - `cargo xtask demo` builds `mp` and takes a short tour of it against `--sandbox`.
+//! - `cargo xtask bench [--quick]` measures `mp` against Mixpanel's official client and
+//!   `curl` on a sandbox and writes `BENCHMARKS.md` (a measured run, not a test).
 //!
 //! The tidy checks (file headers, dependency rules, no placeholders, `.ci/run` in step
 //! with `cargo xtask ci`) are `#[test]`s in `tidy.rs`, so a green `cargo test` means
@@ -11,6 +13,7 @@
 
 #![allow(clippy::disallowed_methods, clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod ci;
 mod demo;
 #[cfg(test)]
@@ -26,6 +29,7 @@ commands:
   ci            run rustfmt --check, clippy -D warnings and the tests, as .ci/run does
   conformance   run the conformance vectors: [--vectors DIR] [--filter GLOB] [--report json|text]
   demo          build mp and tour it against the built-in sandbox
+  bench         measure mp against the official client and curl, write BENCHMARKS.md: [--quick]
 ";
 
 fn main() -> ExitCode {
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "ci" if rest.is_empty() => ci::run(),
         "demo" if rest.is_empty() => demo::run(),
+        "bench" => bench::run(rest),
         "conformance" => return conformance(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

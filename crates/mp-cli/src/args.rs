@@ -1,9 +1,22 @@
 //! The command line, declared with clap's derive API.
 //!
-//! Only syntax lives here. What a flag means next to the environment and the
-//! config file is decided in `credentials.rs`, and how output looks in `output.rs`.
+//! Only syntax lives here, except the flags of the `inspect` and `query` groups,
+//! which live next to their code in `commands/`. What a flag means next to the
+//! environment and the config file is decided in `credentials.rs`, and how output
+//! looks in `output.rs`.
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+// Each command group's own flags live next to its code.
+pub use crate::commands::account::AccountCommand;
+pub use crate::commands::export::ExportCommand;
+pub use crate::commands::inspect::InspectArgs;
+pub use crate::commands::login::LoginArgs;
+pub use crate::commands::project::ProjectCommand;
+pub use crate::commands::query::QueryCommand;
+pub use crate::commands::session::SessionArgs;
+pub use crate::commands::target::TargetCommand;
+pub use crate::commands::workspace::WorkspaceCommand;
 
 /// `mp`: query Mixpanel from the command line.
 #[derive(Debug, Parser)]
@@ -27,24 +40,30 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options accepted before or after any subcommand.
+/// Options shared by every command.
+///
+/// The four that choose what to talk to (`-a`, `-p`, `-w`, `-t`) go before the
+/// subcommand, as in the official CLI: after it, `-p`, `-w` and `-t` are the
+/// commands' own `--property`, `--where` and `--type`. The others are accepted
+/// before or after any subcommand.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Use the saved account NAME.
-    #[arg(short = 'a', long, global = true, value_name = "NAME", value_parser = parse_name)]
+    /// Use the saved account NAME (before the subcommand).
+    #[arg(short = 'a', long, value_name = "NAME", value_parser = parse_name)]
     pub account: Option<String>,
 
-    /// Use project ID (digits only); `MP_PROJECT_ID` wins when both are set.
-    #[arg(short = 'p', long, global = true, value_name = "ID", value_parser = parse_project_id)]
+    /// Use project ID (digits only; before the subcommand); `MP_PROJECT_ID` wins when both are set.
+    #[arg(short = 'p', long, value_name = "ID", value_parser = parse_project_id)]
     pub project: Option<String>,
 
-    /// Scope App API requests to workspace ID; `MP_WORKSPACE_ID` wins when both are set.
-    #[arg(short = 'w', long, global = true, value_name = "ID",
+    /// Scope App API requests to workspace ID (before the subcommand); `MP_WORKSPACE_ID` wins when both are set.
+    #[arg(short = 'w', long, value_name = "ID",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub workspace: Option<u64>,
 
-    /// Use the saved target NAME (an account, project and workspace together).
-    #[arg(short = 't', long, global = true, value_name = "NAME", value_parser = parse_name,
+    /// Use the saved target NAME, an account, project and workspace together (before the subcommand).
+    #[arg(short = 't', long, value_name = "NAME", value_parser = parse_name,
           conflicts_with_all = ["account", "project", "workspace"])]
     pub target: Option<String>,
 
@@ -87,20 +106,42 @@ pub enum Format {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Discover what a project contains.
+    /// Discover what a project contains: events, properties, saved funnels, cohorts, reports, Lexicon.
+    Inspect(InspectArgs),
+
+    /// Run live queries: segmentation, funnels, retention, JQL, counts, activity, saved reports.
     #[command(subcommand)]
-    Inspect(InspectCommand),
+    Query(QueryCommand),
+
+    /// Export raw events and profiles: JSONL to stdout or a file, resumable, in parallel.
+    #[command(subcommand)]
+    Export(ExportCommand),
+
+    /// Log in: browser (PKCE), or a service account or token from the environment; saves and activates the account.
+    Login(LoginArgs),
+
+    /// Manage saved accounts: list, add, update, use, show, remove, token, test, login, logout, bridge files.
+    #[command(subcommand)]
+    Account(AccountCommand),
+
+    /// List the account's projects, or set its default project.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+
+    /// List a project's workspaces, or pin the active one.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+
+    /// Manage saved targets (account + project + workspace), applied with `-t NAME`.
+    #[command(subcommand)]
+    Target(TargetCommand),
+
+    /// Show the resolved session (account, project, workspace, region) and where each value came from.
+    Session(SessionArgs),
 
     /// Run the Mixpanel emulator.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
-}
-
-/// `mp inspect …`.
-#[derive(Debug, Subcommand)]
-pub enum InspectCommand {
-    /// List the project's event names.
-    Events,
 }
 
 /// `mp sandbox …`.

@@ -1,28 +1,38 @@
-//! Where a command's Mixpanel connection comes from: the environment, the config
-//! file, or `--sandbox`.
+//! Where a command's Mixpanel connection comes from: the environment, the global flags, a
+//! saved target, the bridge file and the config file, or `--sandbox`.
 //!
-//! This is deliberately small. The auth issue replaces it with the full session
-//! model (OAuth, region probing, the bridge file, `/me`); until then a connection is
-//! a service account, resolved one axis at a time, first hit wins:
+//! The decisions are mp-auth's ([`mp_auth::resolve_session`], a pure function); this module
+//! only gathers its inputs and turns its answer into an HTTP client. Each axis is resolved on
+//! its own, first hit wins:
 //!
-//! | axis | 1 environment | 2 flag | 3 target (`-t`) | 4 config |
-//! |---|---|---|---|---|
-//! | account | `MP_USERNAME` + `MP_SECRET` + `MP_REGION` | `-a NAME` | the target's account | `[active] account` |
-//! | project | `MP_PROJECT_ID` | `-p ID` | the target's project | the account's `default_project` |
-//! | workspace | `MP_WORKSPACE_ID` | `-w ID` | the target's workspace | `[active] workspace` |
+//! | axis | 1 env | 2 flag | 3 target (`MP_TARGET`, `-t`) | 4 bridge | 5 config |
+//! |---|---|---|---|---|---|
+//! | account | `MP_USERNAME`+`MP_SECRET`+`MP_REGION`, else `MP_OAUTH_TOKEN`+`MP_REGION`, else `MP_ACCOUNT` | `-a NAME` | its account | its account | `[active] account` |
+//! | project | `MP_PROJECT_ID` | `-p ID` | its project | its project | the account's `default_project` |
+//! | workspace | `MP_WORKSPACE_ID` | `-w ID` | its workspace | its workspace | `[active] workspace` (only with the active account's default project) |
 //!
-//! The environment winning over a flag follows the official client; `mp` says so on
-//! stderr when the two disagree (never silently). Custom headers come from
-//! `MP_CUSTOM_HEADER_NAME`/`VALUE` and then `[settings] custom_header`, the config's
-//! winning when both name the same header, as in the official client.
+//! The environment winning over a flag is the official client's rule; unlike it, `mp` says so
+//! on stderr every time it happens, and an incomplete environment set (`MP_USERNAME` without
+//! `MP_REGION`, say) is an error that names the missing variable rather than a silent fall
+//! through to the config.
+//!
+//! Where things live: the state directory is `$HOME/.mp` (tokens, caches, client
+//! registrations); the config file is `MP_CONFIG_PATH`, else `$HOME/.mp/config.toml`. `HOME` is
+//! read here and nowhere else. Custom headers come from `MP_CUSTOM_HEADER_NAME`/`VALUE`, then
+//! `[settings] custom_header`, then the bridge's `headers`, a later one winning on the same
+//! name, as in the official client.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mp_http::{Client, ClientBuilder, Endpoints, HyperTransport, Region, Secret};
+use mp_auth::{
+    Account, AccountKind, AuthContext, BridgeFile, ConfigView, EnvInputs, EnvLookup, MeCache,
+    OAuthClient, ParamInputs, Session, SessionInputs, Source, StateDir, TargetView, TokenSource,
+};
+use mp_http::{Client, ClientBuilder, Endpoints, HyperTransport, Region, Secret, Transport};
 
-use crate::args::{GlobalArgs, parse_project_id};
+use crate::args::GlobalArgs;
 use crate::env::{Env, EnvVars};
 use crate::exit::{CliError, ExitStatus};
 use crate::output::Messages;
@@ -30,88 +40,193 @@ use crate::output::Messages;
 /// How long to wait for a TCP (and TLS) connection before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Everything needed to build an HTTP client for one command.
-#[derive(Debug)]
-pub struct Connection {
-    /// Where requests go.
-    pub endpoints: Endpoints,
-    /// The service account's username.
-    pub username: String,
-    /// The service account's secret.
-    pub secret: Secret<String>,
-    /// The project every request is about.
-    pub project_id: String,
-    /// The workspace App API requests are scoped to, if any.
-    pub workspace_id: Option<u64>,
-    /// Headers added to every request, in order (a later one replaces an earlier one of the same name).
-    pub custom_headers: Vec<(String, Secret<String>)>,
+/// Everything about credentials one `mp` process knows: where its files are, what the config
+/// and the bridge say, and the one HTTP transport every client of the process shares.
+pub struct Credentials {
+    env: Env,
+    home: Option<PathBuf>,
+    config_path: Option<PathBuf>,
+    state_dir: Option<StateDir>,
+    config: mp_config::Config,
+    bridge: Option<(PathBuf, BridgeFile)>,
+    transport: Arc<dyn Transport>,
+    /// `/me` of saved accounts, in memory and under `~/.mp/accounts/NAME/me.json`.
+    disk_me: Option<Arc<MeCache>>,
+    /// `/me` of accounts synthesized from the environment, which must never be written under
+    /// a shared name such as `env-service-account` (another set of variables would read it).
+    memory_me: Arc<MeCache>,
 }
 
-/// The service account chosen on the account axis.
-struct ServiceAccount {
-    username: String,
-    secret: Secret<String>,
-    region: Region,
-    /// The config account's `default_project`, the last resort of the project axis.
-    default_project: Option<String>,
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("config_path", &self.config_path)
+            .field("state_dir", &self.state_dir)
+            .field("bridge", &self.bridge.as_ref().map(|(path, _)| path))
+            .finish_non_exhaustive()
+    }
 }
 
-impl Connection {
-    /// Resolves a connection from the environment, the global flags and the config file.
-    pub fn resolve(
-        env: &Env,
+impl Credentials {
+    /// Reads the config file and the bridge file (printing the config's warnings) and creates
+    /// the process's HTTP transport. Must run inside the tokio runtime.
+    pub fn load(env: &Env, messages: &Messages) -> anyhow::Result<Credentials> {
+        let home = env.get(EnvVars::HOME)?.map(PathBuf::from);
+        let config_path = config_path(env)?;
+        let state_dir = home.as_ref().map(|home| StateDir::new(home.join(".mp")));
+        let config = load_config(config_path.as_deref(), messages)?;
+        let cwd = std::env::current_dir().ok();
+        let candidates = mp_auth::bridge_candidates(
+            None,
+            env.get(EnvVars::MP_AUTH_FILE)?,
+            home.as_deref(),
+            cwd.as_deref(),
+        );
+        let bridge = mp_auth::find_bridge(&candidates)?;
+        if let Some((path, _)) = &bridge {
+            tracing::debug!(bridge = %path.display(), "using a bridge file");
+        }
+        let transport: Arc<dyn Transport> = Arc::new(HyperTransport::new(CONNECT_TIMEOUT)?);
+        let clock: Arc<dyn mp_http::Clock> = Arc::new(mp_http::SystemClock);
+        let disk_me = state_dir
+            .as_ref()
+            .map(|state_dir| Arc::new(MeCache::new(state_dir.clone(), Arc::clone(&clock))));
+        Ok(Credentials {
+            env: env.clone(),
+            home,
+            config_path,
+            state_dir,
+            config,
+            bridge,
+            transport,
+            disk_me,
+            memory_me: Arc::new(MeCache::in_memory(clock)),
+        })
+    }
+
+    /// The config file as read at start-up.
+    pub fn config(&self) -> &mp_config::Config {
+        &self.config
+    }
+
+    /// The bridge file in use, if any, with its path.
+    pub fn bridge(&self) -> Option<&(PathBuf, BridgeFile)> {
+        self.bridge.as_ref()
+    }
+
+    /// The home directory (`HOME`), when set.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
+    /// The environment snapshot.
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// The config file, for edits (which always go through mp-config's comment-keeping edit
+    /// model, under its lock).
+    pub fn config_store(&self) -> Result<mp_config::ConfigStore, CliError> {
+        self.config_path
+            .as_deref()
+            .map(mp_config::ConfigStore::new)
+            .ok_or_else(no_home)
+    }
+
+    /// The state directory, `~/.mp`.
+    pub fn state_dir(&self) -> Result<&StateDir, CliError> {
+        self.state_dir.as_ref().ok_or_else(no_home)
+    }
+
+    /// The inputs of session resolution: the environment, the global flags, the config and the
+    /// bridge.
+    pub fn session_inputs(&self, global: &GlobalArgs) -> anyhow::Result<SessionInputs> {
+        let get = |name: &'static str| -> Result<Option<String>, CliError> {
+            Ok(self.env.get(name)?.map(str::to_owned))
+        };
+        let env = EnvInputs {
+            username: get(EnvVars::MP_USERNAME)?,
+            secret: get(EnvVars::MP_SECRET)?.map(Secret::new),
+            oauth_token: get(EnvVars::MP_OAUTH_TOKEN)?.map(Secret::new),
+            region: get(EnvVars::MP_REGION)?,
+            project_id: get(EnvVars::MP_PROJECT_ID)?,
+            workspace_id: get(EnvVars::MP_WORKSPACE_ID)?,
+            account: get(EnvVars::MP_ACCOUNT)?,
+            target: get(EnvVars::MP_TARGET)?,
+        };
+        let params = ParamInputs {
+            account: global.account.clone(),
+            project: global.project.clone(),
+            workspace: global.workspace.map(|workspace| workspace.to_string()),
+            target: global.target.clone(),
+        };
+        Ok(SessionInputs {
+            env,
+            params,
+            config: self.config_view()?,
+            bridge: self.bridge.as_ref().map(|(_, bridge)| bridge.view()),
+        })
+    }
+
+    /// Resolves the session and says on stderr wherever an environment variable overrode an
+    /// explicit flag.
+    pub fn resolve(&self, global: &GlobalArgs, messages: &Messages) -> anyhow::Result<Session> {
+        let session = mp_auth::resolve_session(&self.session_inputs(global)?)?;
+        for entry in session.env_overrides() {
+            messages.warn(&format!(
+                "using {} `{}` from `{}`, which overrides `--{} {}`",
+                entry.axis, entry.value, entry.variables, entry.axis, entry.flag_value
+            ));
+        }
+        Ok(session)
+    }
+
+    /// The saved account `name`: from the config, else the bridge's account of that name.
+    pub fn account(&self, name: &str) -> anyhow::Result<Account> {
+        if let Some(account) = self.config.account(name) {
+            return Ok(auth_account(account)?);
+        }
+        if let Some((_, bridge)) = &self.bridge
+            && bridge.account.name == name
+        {
+            return Ok(bridge.account.clone());
+        }
+        let mut available: Vec<String> = self
+            .config
+            .accounts()
+            .iter()
+            .map(|account| account.name().to_owned())
+            .collect();
+        available.sort();
+        Err(mp_auth::Error::AccountNotFound {
+            name: name.to_owned(),
+            available,
+        }
+        .into())
+    }
+
+    /// The account named `name`, or else the session's (global flags, environment, target,
+    /// bridge, config), with where it came from.
+    pub fn account_or_session(
+        &self,
+        name: Option<&str>,
         global: &GlobalArgs,
         messages: &Messages,
-    ) -> Result<Connection, CliError> {
-        let config = load_config(env, messages)?;
-        let target = match &global.target {
-            None => None,
-            Some(name) => Some(
-                config
-                    .target(name)
-                    .ok_or_else(|| not_found("target", name, &config_target_names(&config)))?,
-            ),
-        };
-
-        let account = match env_account(env)? {
-            Some(account) => {
-                for (flag, name) in [("--account", &global.account), ("--target", &global.target)] {
-                    if let Some(name) = name {
-                        messages.warn(&format!(
-                            "using the service account from `{}`/`{}`, which overrides `{flag} {name}`",
-                            EnvVars::MP_USERNAME,
-                            EnvVars::MP_SECRET
-                        ));
-                    }
-                }
-                account
-            }
+    ) -> anyhow::Result<(Account, Option<Source>)> {
+        match name {
+            Some(name) => Ok((self.account(name)?, None)),
             None => {
-                let name = global
-                    .account
-                    .as_deref()
-                    .or(target.map(mp_config::Target::account))
-                    .or(config.active_account());
-                match name {
-                    Some(name) => config_account(&config, name)?,
-                    None => return Err(no_credentials(env)),
-                }
+                let session = self.resolve(global, messages)?;
+                Ok((session.account.value, Some(session.account.source)))
             }
-        };
+        }
+    }
 
-        let project_id = resolve_project(
-            env,
-            global,
-            target,
-            account.default_project.as_deref(),
-            messages,
-        )?;
-        let workspace_id =
-            resolve_workspace(env, global, target, config.active_workspace(), messages)?;
-
-        let api_base = env.get(EnvVars::MP_API_BASE_URL)?;
-        let app_base = env.get(EnvVars::MP_APP_BASE_URL)?;
-        let endpoints = Endpoints::with_overrides(account.region, api_base, app_base).map_err(|error| {
+    /// Where requests for `region` go, with `MP_API_BASE_URL`/`MP_APP_BASE_URL` applied.
+    pub fn endpoints(&self, region: Region) -> Result<Endpoints, CliError> {
+        let api_base = self.env.get(EnvVars::MP_API_BASE_URL)?;
+        let app_base = self.env.get(EnvVars::MP_APP_BASE_URL)?;
+        Endpoints::with_overrides(region, api_base, app_base).map_err(|error| {
             CliError::usage("invalid base URL override")
                 .with_hint(format!(
                     "`{}` and `{}` take a URL such as `https://eu.mixpanel.com` or `http://127.0.0.1:PORT`",
@@ -119,15 +234,28 @@ impl Connection {
                     EnvVars::MP_APP_BASE_URL
                 ))
                 .with_source(error)
-        })?;
+        })
+    }
 
-        let mut custom_headers = Vec::new();
+    /// Returns true if and only if a base-URL override sends requests somewhere other than
+    /// Mixpanel's regional hosts (then a project's domain says nothing about our region).
+    pub fn has_base_override(&self) -> bool {
+        self.env.is_set(EnvVars::MP_API_BASE_URL)
+    }
+
+    /// Custom headers for every request, in order (a later one replaces an earlier one of the
+    /// same name).
+    pub fn custom_headers(
+        &self,
+        messages: &Messages,
+    ) -> Result<Vec<(String, Secret<String>)>, CliError> {
+        let mut headers = Vec::new();
         match (
-            env.get(EnvVars::MP_CUSTOM_HEADER_NAME)?,
-            env.get(EnvVars::MP_CUSTOM_HEADER_VALUE)?,
+            self.env.get(EnvVars::MP_CUSTOM_HEADER_NAME)?,
+            self.env.get(EnvVars::MP_CUSTOM_HEADER_VALUE)?,
         ) {
             (Some(name), Some(value)) => {
-                custom_headers.push((name.to_owned(), Secret::new(value.to_owned())))
+                headers.push((name.to_owned(), Secret::new(value.to_owned())))
             }
             (None, None) => {}
             (Some(_), None) | (None, Some(_)) => messages.warn(&format!(
@@ -136,20 +264,232 @@ impl Connection {
                 EnvVars::MP_CUSTOM_HEADER_VALUE
             )),
         }
-        if let Some(header) = config.custom_header() {
-            custom_headers.push((
+        if let Some(header) = self.config.custom_header() {
+            headers.push((
                 header.name().to_owned(),
                 Secret::new(header.value().to_owned()),
             ));
         }
+        if let Some((_, bridge)) = &self.bridge {
+            for (name, value) in &bridge.headers {
+                headers.push((name.clone(), Secret::new(value.clone())));
+            }
+        }
+        Ok(headers)
+    }
 
+    /// A client builder for `region` on the shared transport, with the user agent and custom
+    /// headers, and no authenticator yet.
+    pub fn builder(&self, region: Region, messages: &Messages) -> anyhow::Result<ClientBuilder> {
+        let mut builder = ClientBuilder::new(self.endpoints(region)?)
+            .with_transport(Arc::clone(&self.transport))
+            .with_user_agent(user_agent());
+        for (name, value) in self.custom_headers(messages)? {
+            builder = builder.with_header(name, value.expose().clone());
+        }
+        Ok(builder)
+    }
+
+    /// Mixpanel's OAuth endpoints for `region` (registration, code exchange, refresh). Their
+    /// requests carry no `Authorization` header.
+    pub fn oauth_client(&self, region: Region, messages: &Messages) -> anyhow::Result<OAuthClient> {
+        Ok(OAuthClient::new(self.builder(region, messages)?.build()?))
+    }
+
+    /// Reads `token_env` variables at request time.
+    pub fn env_lookup(&self) -> EnvLookup {
+        let env = self.env.clone();
+        Arc::new(move |name: &str| env.named(name))
+    }
+
+    /// What an authenticator needs besides the account.
+    pub fn auth_context(&self, region: Region, messages: &Messages) -> anyhow::Result<AuthContext> {
+        Ok(AuthContext {
+            // Without a home there are no stored tokens; a browser account then fails with
+            // "not logged in", which is the truth.
+            state_dir: self
+                .state_dir
+                .clone()
+                .unwrap_or_else(|| StateDir::new(PathBuf::new())),
+            oauth: self.oauth_client(region, messages)?,
+            env: self.env_lookup(),
+        })
+    }
+
+    /// An authenticated client for `account`, without a project.
+    pub fn client_for(&self, account: &Account, messages: &Messages) -> anyhow::Result<Client> {
+        let context = self.auth_context(account.region, messages)?;
+        if matches!(account.kind, AccountKind::OAuthBrowser) && self.state_dir.is_none() {
+            return Err(no_home().into());
+        }
+        let authenticator = account.authenticator(&context)?;
+        Ok(self
+            .builder(account.region, messages)?
+            .with_authenticator(authenticator)
+            .build()?)
+    }
+
+    /// The `/me` cache that fits `account`: on disk for saved accounts, in memory only for
+    /// accounts synthesized from the environment.
+    pub fn me_cache(&self, account: &Account) -> Arc<MeCache> {
+        let synthesized = account.name == mp_auth::ENV_SERVICE_ACCOUNT_NAME
+            || account.name == mp_auth::ENV_OAUTH_TOKEN_NAME;
+        match &self.disk_me {
+            Some(disk) if !synthesized => Arc::clone(disk),
+            _ => Arc::clone(&self.memory_me),
+        }
+    }
+
+    /// Copies the bridge's browser-login tokens into the token store when `account` is the
+    /// bridge's and the bridge's copy is newer than the stored one (so a refresh made here is
+    /// never undone by an older bridge).
+    pub async fn import_bridge_tokens_for(&self, account: &Account) -> anyhow::Result<()> {
+        let (Some((_, bridge)), Some(state_dir)) = (&self.bridge, &self.state_dir) else {
+            return Ok(());
+        };
+        if bridge.account.name == account.name
+            && bridge.tokens.is_some()
+            && mp_auth::import_bridge_tokens(state_dir, bridge).await?
+        {
+            tracing::debug!(account = %account.name, "imported tokens from the bridge file");
+        }
+        Ok(())
+    }
+
+    fn config_view(&self) -> anyhow::Result<ConfigView> {
+        let accounts = self
+            .config
+            .accounts()
+            .iter()
+            .map(auth_account)
+            .collect::<Result<Vec<_>, _>>()?;
+        let targets = self
+            .config
+            .targets()
+            .iter()
+            .map(|target| TargetView {
+                name: target.name().to_owned(),
+                account: target.account().to_owned(),
+                project: target.project().to_owned(),
+                workspace: target.workspace(),
+            })
+            .collect();
+        Ok(ConfigView {
+            accounts,
+            targets,
+            active_account: self.config.active_account().map(str::to_owned),
+            active_workspace: self.config.active_workspace(),
+        })
+    }
+}
+
+/// Converts a config account into mp-auth's account (secrets stay wrapped).
+pub fn auth_account(account: &mp_config::Account) -> Result<Account, mp_auth::Error> {
+    let region = region_of(account.region());
+    let kind = match account.account_type() {
+        mp_config::AccountType::ServiceAccount => AccountKind::ServiceAccount {
+            username: account.username().unwrap_or_default().to_owned(),
+            secret: Secret::new(account.expose_secret().unwrap_or_default().to_owned()),
+        },
+        mp_config::AccountType::OAuthBrowser => AccountKind::OAuthBrowser,
+        mp_config::AccountType::OAuthToken => match (account.expose_token(), account.token_env()) {
+            (Some(token), _) => {
+                AccountKind::OAuthToken(TokenSource::Inline(Secret::new(token.to_owned())))
+            }
+            (None, variable) => {
+                AccountKind::OAuthToken(TokenSource::Env(variable.unwrap_or_default().to_owned()))
+            }
+        },
+    };
+    let auth = Account::new(account.name(), region, kind)?;
+    match account.default_project() {
+        Some(project) => auth.with_default_project(project),
+        None => Ok(auth),
+    }
+}
+
+/// Converts mp-auth's account into a config entry (the inverse of [`auth_account`]).
+pub fn config_account(account: &Account) -> Result<mp_config::Account, mp_config::Error> {
+    let region = config_region(account.region);
+    let entry = match &account.kind {
+        AccountKind::ServiceAccount { username, secret } => mp_config::Account::service_account(
+            &account.name,
+            region,
+            username,
+            secret.expose().clone(),
+        )?,
+        AccountKind::OAuthBrowser => mp_config::Account::oauth_browser(&account.name, region)?,
+        AccountKind::OAuthToken(TokenSource::Inline(token)) => {
+            mp_config::Account::oauth_token(&account.name, region, token.expose().clone())?
+        }
+        AccountKind::OAuthToken(TokenSource::Env(variable)) => {
+            mp_config::Account::oauth_token_env(&account.name, region, variable)?
+        }
+    };
+    match &account.default_project {
+        Some(project) => entry.with_default_project(project),
+        None => Ok(entry),
+    }
+}
+
+/// The region of a config account (both crates spell the same three).
+pub fn region_of(region: mp_config::Region) -> Region {
+    match region {
+        mp_config::Region::Us => Region::Us,
+        mp_config::Region::Eu => Region::Eu,
+        mp_config::Region::In => Region::In,
+    }
+}
+
+/// The config file's region for an HTTP region.
+pub fn config_region(region: Region) -> mp_config::Region {
+    match region {
+        Region::Us => mp_config::Region::Us,
+        Region::Eu => mp_config::Region::Eu,
+        Region::In => mp_config::Region::In,
+    }
+}
+
+/// Everything needed to build an HTTP client for one command that talks about one project.
+#[derive(Debug)]
+pub struct Connection {
+    /// Where requests go.
+    pub endpoints: Endpoints,
+    /// The account: its kind, name and region.
+    pub account: Account,
+    /// The project every request is about.
+    pub project_id: String,
+    /// The workspace App API requests are scoped to, if any.
+    pub workspace_id: Option<u64>,
+    /// Headers added to every request, in order (a later one replaces an earlier one of the same name).
+    pub custom_headers: Vec<(String, Secret<String>)>,
+    /// The authenticator's context (`None` under `--sandbox`, whose account is a service
+    /// account).
+    auth_context: Option<AuthContext>,
+    transport: Option<Arc<dyn Transport>>,
+}
+
+impl Connection {
+    /// Resolves the session (environment, global flags, target, bridge, config) for a command
+    /// that needs a project.
+    pub async fn resolve(
+        env: &Env,
+        global: &GlobalArgs,
+        messages: &Messages,
+    ) -> anyhow::Result<Connection> {
+        let credentials = Credentials::load(env, messages)?;
+        let session = credentials.resolve(global, messages)?;
+        let project_id = session.require_project()?.value.clone();
+        let account = session.account.value.clone();
+        credentials.import_bridge_tokens_for(&account).await?;
         Ok(Connection {
-            endpoints,
-            username: account.username,
-            secret: account.secret,
+            endpoints: credentials.endpoints(account.region)?,
             project_id,
-            workspace_id,
-            custom_headers,
+            workspace_id: session.workspace.as_ref().map(|workspace| workspace.value),
+            custom_headers: credentials.custom_headers(messages)?,
+            auth_context: Some(credentials.auth_context(account.region, messages)?),
+            transport: Some(Arc::clone(&credentials.transport)),
+            account,
         })
     }
 
@@ -162,24 +502,65 @@ impl Connection {
             Endpoints::with_overrides(Region::Us, Some(base_url), None).map_err(|error| {
                 CliError::new(ExitStatus::Failure, "cannot address the sandbox").with_source(error)
             })?;
+        let account = Account::service_account(
+            "sandbox",
+            Region::Us,
+            mp_sandbox::SANDBOX_USERNAME,
+            Secret::new(mp_sandbox::SANDBOX_SECRET.to_owned()),
+        )
+        .map_err(|error| {
+            CliError::new(ExitStatus::Failure, "cannot use the sandbox account").with_source(error)
+        })?;
         Ok(Connection {
             endpoints,
-            username: mp_sandbox::SANDBOX_USERNAME.to_owned(),
-            secret: Secret::new(mp_sandbox::SANDBOX_SECRET.to_owned()),
+            account,
             project_id: global.project.clone().unwrap_or_else(|| "1".to_owned()),
             workspace_id: global.workspace,
             custom_headers: Vec::new(),
+            auth_context: None,
+            transport: None,
         })
     }
 
-    /// Builds the HTTP client: one pooled transport for the whole process.
+    /// Who the credentials belong to, as a kind and a name (never a secret): keys state kept
+    /// per account, such as the discovery cache.
+    pub fn identity(&self) -> String {
+        match &self.account.kind {
+            // Two service accounts from the environment share the synthesized name, so the
+            // username tells them apart.
+            AccountKind::ServiceAccount { username, .. } => format!("service_account\n{username}"),
+            other => {
+                let kind = match other {
+                    AccountKind::OAuthBrowser => "oauth_browser",
+                    _ => "oauth_token",
+                };
+                format!("{kind}\n{}", self.account.name)
+            }
+        }
+    }
+
+    /// Builds the HTTP client.
     pub fn client(&self) -> anyhow::Result<Client> {
-        let transport = HyperTransport::new(CONNECT_TIMEOUT)?;
-        let authenticator =
-            mp_auth::ServiceAccountAuth::new(self.username.clone(), self.secret.clone());
+        let transport: Arc<dyn Transport> = match &self.transport {
+            Some(transport) => Arc::clone(transport),
+            None => Arc::new(HyperTransport::new(CONNECT_TIMEOUT)?),
+        };
+        let authenticator = match &self.auth_context {
+            Some(context) => self.account.authenticator(context)?,
+            None => match &self.account.kind {
+                AccountKind::ServiceAccount { username, secret } => Arc::new(
+                    mp_auth::ServiceAccountAuth::new(username.clone(), secret.clone()),
+                ),
+                _ => {
+                    return Err(anyhow::anyhow!(
+                        "the sandbox connection needs a service account"
+                    ));
+                }
+            },
+        };
         let mut builder = ClientBuilder::new(self.endpoints.clone())
-            .with_transport(Arc::new(transport))
-            .with_authenticator(Arc::new(authenticator))
+            .with_transport(transport)
+            .with_authenticator(authenticator)
             .with_project_id(self.project_id.clone())
             .with_workspace_id(self.workspace_id)
             .with_user_agent(user_agent());
@@ -206,11 +587,11 @@ pub fn config_path(env: &Env) -> Result<Option<PathBuf>, CliError> {
 }
 
 /// Reads the config file (a missing file is an empty config) and prints its warnings.
-fn load_config(env: &Env, messages: &Messages) -> Result<mp_config::Config, CliError> {
-    let Some(path) = config_path(env)? else {
+fn load_config(path: Option<&Path>, messages: &Messages) -> Result<mp_config::Config, CliError> {
+    let Some(path) = path else {
         return Ok(mp_config::Config::default());
     };
-    let loaded = mp_config::ConfigStore::new(&path).load().map_err(|error| {
+    let loaded = mp_config::ConfigStore::new(path).load().map_err(|error| {
         let hint = error.hint();
         let cli =
             CliError::new(ExitStatus::Failure, "cannot use the config file").with_source(error);
@@ -225,421 +606,20 @@ fn load_config(env: &Env, messages: &Messages) -> Result<mp_config::Config, CliE
     Ok(loaded.config)
 }
 
-/// The service account of the environment, when `MP_USERNAME`, `MP_SECRET` and
-/// `MP_REGION` are all set; an incomplete set falls through to the config, as in the
-/// official client.
-fn env_account(env: &Env) -> Result<Option<ServiceAccount>, CliError> {
-    let (Some(username), Some(secret), Some(region)) = (
-        env.get(EnvVars::MP_USERNAME)?,
-        env.get(EnvVars::MP_SECRET)?,
-        env.get(EnvVars::MP_REGION)?,
-    ) else {
-        return Ok(None);
-    };
-    let region: Region = region.parse().map_err(|error: mp_http::Error| {
-        CliError::usage(format!("invalid `{}`", EnvVars::MP_REGION)).with_source(error)
-    })?;
-    Ok(Some(ServiceAccount {
-        username: username.to_owned(),
-        secret: Secret::new(secret.to_owned()),
-        region,
-        default_project: None,
-    }))
-}
-
-/// The config account `name`, which must be a service account for now.
-fn config_account(config: &mp_config::Config, name: &str) -> Result<ServiceAccount, CliError> {
-    let names: Vec<&str> = config
-        .accounts()
-        .iter()
-        .map(mp_config::Account::name)
-        .collect();
-    let account = config
-        .account(name)
-        .ok_or_else(|| not_found("account", name, &names))?;
-    let (Some(username), Some(secret)) = (account.username(), account.expose_secret()) else {
-        return Err(CliError::new(
-            ExitStatus::Authentication,
-            format!(
-                "account `{name}` is of type `{}`, which this version of mp cannot use",
-                account.account_type().as_str()
-            ),
-        )
-        .with_hint(format!("use a service account, or {}", credentials_hint())));
-    };
-    let region = account
-        .region()
-        .as_str()
-        .parse()
-        .map_err(|error: mp_http::Error| {
-            CliError::new(
-                ExitStatus::Failure,
-                format!("account `{name}` has an invalid region"),
-            )
-            .with_source(error)
-        })?;
-    Ok(ServiceAccount {
-        username: username.to_owned(),
-        secret: Secret::new(secret.to_owned()),
-        region,
-        default_project: account.default_project().map(str::to_owned),
-    })
-}
-
-fn config_target_names(config: &mp_config::Config) -> Vec<&str> {
-    config
-        .targets()
-        .iter()
-        .map(mp_config::Target::name)
-        .collect()
-}
-
-/// The project: `MP_PROJECT_ID`, `--project`, the target's, the account's default.
-fn resolve_project(
-    env: &Env,
-    global: &GlobalArgs,
-    target: Option<&mp_config::Target>,
-    default_project: Option<&str>,
-    messages: &Messages,
-) -> Result<String, CliError> {
-    let from_env = env
-        .get(EnvVars::MP_PROJECT_ID)?
-        .map(|value| {
-            parse_project_id(value).map_err(|reason| {
-                CliError::usage(format!("invalid `{}`: {reason}", EnvVars::MP_PROJECT_ID))
-            })
-        })
-        .transpose()?;
-    if let (Some(env_project), Some(flag_project)) = (&from_env, &global.project)
-        && env_project != flag_project
-    {
-        messages.warn(&format!(
-            "using project {env_project} from `{}`, which overrides `--project {flag_project}`",
-            EnvVars::MP_PROJECT_ID
-        ));
-    }
-    from_env
-        .or_else(|| global.project.clone())
-        .or_else(|| target.map(|target| target.project().to_owned()))
-        .or_else(|| default_project.map(str::to_owned))
-        .ok_or_else(|| {
-            CliError::new(ExitStatus::Authentication, "no project selected").with_hint(format!(
-                "set `{}` or pass `--project ID`",
-                EnvVars::MP_PROJECT_ID
-            ))
-        })
-}
-
-/// The workspace: `MP_WORKSPACE_ID`, `--workspace`, the target's, `[active] workspace`; none is fine.
-fn resolve_workspace(
-    env: &Env,
-    global: &GlobalArgs,
-    target: Option<&mp_config::Target>,
-    active_workspace: Option<u64>,
-    messages: &Messages,
-) -> Result<Option<u64>, CliError> {
-    let from_env = env
-        .get(EnvVars::MP_WORKSPACE_ID)?
-        .map(|value| match value.parse::<u64>() {
-            Ok(id) if id > 0 => Ok(id),
-            _ => Err(CliError::usage(format!(
-                "invalid `{}`: `{value}` is not a positive integer",
-                EnvVars::MP_WORKSPACE_ID
-            ))),
-        })
-        .transpose()?;
-    if let (Some(env_workspace), Some(flag_workspace)) = (from_env, global.workspace)
-        && env_workspace != flag_workspace
-    {
-        messages.warn(&format!(
-            "using workspace {env_workspace} from `{}`, which overrides `--workspace {flag_workspace}`",
-            EnvVars::MP_WORKSPACE_ID
-        ));
-    }
-    Ok(from_env
-        .or(global.workspace)
-        .or(target.and_then(mp_config::Target::workspace))
-        .or(active_workspace))
-}
-
-fn not_found(what: &str, name: &str, available: &[&str]) -> CliError {
-    let error = CliError::new(
-        ExitStatus::NotFound,
-        format!("{what} `{name}` not found in the config file"),
-    );
-    if available.is_empty() {
-        error.with_hint(format!("no {what}s are configured; {}", credentials_hint()))
-    } else {
-        error.with_hint(format!("configured {what}s: {}", quoted_list(available)))
-    }
-}
-
-/// No account anywhere: say which environment variables are missing, if some are set.
-fn no_credentials(env: &Env) -> CliError {
-    let names = [EnvVars::MP_USERNAME, EnvVars::MP_SECRET, EnvVars::MP_REGION];
-    let missing: Vec<&str> = names.into_iter().filter(|name| !env.is_set(name)).collect();
-    let message = if missing.len() == names.len() {
-        "no credentials".to_owned()
-    } else {
-        format!("incomplete credentials: {} not set", quoted_list(&missing))
-    };
-    CliError::new(ExitStatus::Authentication, message).with_hint(credentials_hint())
-}
-
-fn credentials_hint() -> String {
-    format!(
-        "set {} (a service account), or try `mp --sandbox …` to use the built-in sandbox",
-        quoted_list(&[
-            EnvVars::MP_USERNAME,
-            EnvVars::MP_SECRET,
-            EnvVars::MP_PROJECT_ID,
-            EnvVars::MP_REGION
-        ])
+fn no_home() -> CliError {
+    CliError::new(
+        ExitStatus::Failure,
+        format!(
+            "`{}` is not set, so mp has no state directory (`~/.mp`)",
+            EnvVars::HOME
+        ),
     )
-}
-
-fn quoted_list(names: &[&str]) -> String {
-    let quoted: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
-    match quoted.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
+    .with_hint(format!(
+        "set `{}`, or `{}` for the config file alone",
+        EnvVars::HOME,
+        EnvVars::MP_CONFIG_PATH
+    ))
 }
 
 #[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::*;
-    use crate::args::Cli;
-
-    fn global(args: &[&str]) -> GlobalArgs {
-        let mut argv = vec!["mp"];
-        argv.extend_from_slice(args);
-        argv.extend_from_slice(&["inspect", "events"]);
-        Cli::try_parse_from(argv).unwrap().global
-    }
-
-    const QUIET: Messages = Messages {
-        quiet: true,
-        color: false,
-    };
-
-    #[track_caller]
-    fn check_error(pairs: &[(&str, &str)], args: &[&str], status: ExitStatus, fragment: &str) {
-        let env = Env::from_pairs(pairs.iter().copied());
-        let error = Connection::resolve(&env, &global(args), &QUIET).unwrap_err();
-        assert_eq!(error.status(), status, "{error}");
-        let rendered = format!("{error} {:?}", error);
-        assert!(rendered.contains(fragment), "{rendered}");
-    }
-
-    const FULL: [(&str, &str); 4] = [
-        ("MP_USERNAME", "alice"),
-        ("MP_SECRET", "s3cr3t-value"),
-        ("MP_PROJECT_ID", "1"),
-        ("MP_REGION", "eu"),
-    ];
-
-    #[test]
-    fn complete_environment() {
-        let env = Env::from_pairs(FULL);
-        let connection = Connection::resolve(&env, &global(&[]), &QUIET).unwrap();
-        assert_eq!(connection.username, "alice");
-        assert_eq!(connection.project_id, "1");
-        assert_eq!(connection.endpoints.region(), Region::Eu);
-        assert!(!format!("{connection:?}").contains("s3cr3t-value"));
-    }
-
-    #[test]
-    fn environment_wins_over_flags() {
-        let env = Env::from_pairs(FULL.into_iter().chain([("MP_WORKSPACE_ID", "7")]));
-        let connection =
-            Connection::resolve(&env, &global(&["-p", "2", "-w", "3"]), &QUIET).unwrap();
-        assert_eq!(connection.project_id, "1");
-        assert_eq!(connection.workspace_id, Some(7));
-        let without_env_project = Env::from_pairs(
-            FULL.into_iter()
-                .filter(|(name, _)| *name != "MP_PROJECT_ID"),
-        );
-        let connection =
-            Connection::resolve(&without_env_project, &global(&["-p", "2"]), &QUIET).unwrap();
-        assert_eq!(connection.project_id, "2");
-    }
-
-    #[test]
-    fn missing_and_invalid_values() {
-        check_error(&[], &[], ExitStatus::Authentication, "no credentials");
-        check_error(
-            &FULL[..2],
-            &[],
-            ExitStatus::Authentication,
-            "`MP_REGION` not set",
-        );
-        check_error(
-            &FULL[..3],
-            &[],
-            ExitStatus::Authentication,
-            "`MP_REGION` not set",
-        );
-        let no_project: Vec<_> = FULL
-            .into_iter()
-            .filter(|(name, _)| *name != "MP_PROJECT_ID")
-            .collect();
-        check_error(&no_project, &[], ExitStatus::Authentication, "no project");
-        let bad_region: Vec<_> = FULL
-            .into_iter()
-            .map(|(k, v)| {
-                if k == "MP_REGION" {
-                    (k, "mars")
-                } else {
-                    (k, v)
-                }
-            })
-            .collect();
-        check_error(&bad_region, &[], ExitStatus::Usage, "MP_REGION");
-        let bad_project: Vec<_> = FULL
-            .into_iter()
-            .map(|(k, v)| {
-                if k == "MP_PROJECT_ID" {
-                    (k, "12a")
-                } else {
-                    (k, v)
-                }
-            })
-            .collect();
-        check_error(&bad_project, &[], ExitStatus::Usage, "MP_PROJECT_ID");
-        let insecure: Vec<_> = FULL
-            .into_iter()
-            .chain([("MP_API_BASE_URL", "http://example.com")])
-            .collect();
-        check_error(&insecure, &[], ExitStatus::Usage, "base URL");
-        check_error(
-            &[],
-            &["-a", "prod"],
-            ExitStatus::NotFound,
-            "account `prod` not found",
-        );
-        check_error(
-            &[],
-            &["-t", "prod"],
-            ExitStatus::NotFound,
-            "target `prod` not found",
-        );
-    }
-
-    /// A config file, private as one holding secrets must be.
-    fn config_file(text: &str) -> (tempfile::TempDir, String) {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, text).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let path = path.to_str().unwrap().to_owned();
-        (dir, path)
-    }
-
-    const CONFIG: &str = r#"
-[active]
-account = "team"
-workspace = 9
-
-[accounts.team]
-type = "service_account"
-region = "in"
-username = "team.user"
-secret = "team-secret"
-default_project = "42"
-
-[accounts.browser]
-type = "oauth_browser"
-region = "us"
-
-[targets.staging]
-account = "team"
-project = "43"
-workspace = 5
-
-[settings]
-custom_header = { name = "X-Team", value = "blue" }
-"#;
-
-    #[test]
-    fn accounts_and_targets_from_the_config_file() {
-        let (_dir, path) = config_file(CONFIG);
-        let env = Env::from_pairs([("MP_CONFIG_PATH", path.as_str())]);
-        let resolve = |args: &[&str]| Connection::resolve(&env, &global(args), &QUIET);
-
-        let active = resolve(&[]).unwrap();
-        assert_eq!(active.username, "team.user");
-        assert_eq!(active.endpoints.region(), Region::In);
-        assert_eq!(
-            (active.project_id.as_str(), active.workspace_id),
-            ("42", Some(9))
-        );
-        assert_eq!(active.custom_headers.len(), 1);
-        assert_eq!(active.custom_headers[0].0, "X-Team");
-
-        let targeted = resolve(&["-t", "staging"]).unwrap();
-        assert_eq!(
-            (targeted.project_id.as_str(), targeted.workspace_id),
-            ("43", Some(5))
-        );
-
-        let flagged = resolve(&["-a", "team", "-p", "7", "-w", "8"]).unwrap();
-        assert_eq!(
-            (flagged.project_id.as_str(), flagged.workspace_id),
-            ("7", Some(8))
-        );
-
-        let error = resolve(&["-a", "browser"]).unwrap_err();
-        assert_eq!(error.status(), ExitStatus::Authentication);
-        let error = resolve(&["-a", "nobody"]).unwrap_err();
-        assert_eq!(error.status(), ExitStatus::NotFound);
-        assert!(
-            format!("{error:?}").contains("`team` and `browser`"),
-            "{error:?}"
-        );
-    }
-
-    #[test]
-    fn the_environment_account_wins_over_the_config() {
-        let (_dir, path) = config_file(CONFIG);
-        let env = Env::from_pairs(FULL.into_iter().chain([("MP_CONFIG_PATH", path.as_str())]));
-        let connection = Connection::resolve(&env, &global(&["-a", "team"]), &QUIET).unwrap();
-        assert_eq!(connection.username, "alice");
-        assert_eq!(connection.project_id, "1");
-        // The config's custom header still applies to an environment account.
-        assert_eq!(connection.custom_headers.len(), 1);
-    }
-
-    #[test]
-    fn an_unreadable_config_is_an_error_with_a_hint() {
-        use std::os::unix::fs::PermissionsExt;
-        let (_dir, path) = config_file(CONFIG);
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let env = Env::from_pairs([("MP_CONFIG_PATH", path.as_str())]);
-        let error = Connection::resolve(&env, &global(&[]), &QUIET).unwrap_err();
-        assert_eq!(error.status(), ExitStatus::Failure);
-        assert!(format!("{error:?}").contains("chmod 600"), "{error:?}");
-        assert!(!format!("{error:?}").contains("team-secret"));
-    }
-
-    #[test]
-    fn empty_base_urls_are_unset() {
-        let env = Env::from_pairs(
-            FULL.into_iter()
-                .chain([("MP_API_BASE_URL", ""), ("MP_APP_BASE_URL", "//")]),
-        );
-        let connection = Connection::resolve(&env, &global(&[]), &QUIET).unwrap();
-        assert!(
-            connection
-                .endpoints
-                .base(mp_http::ApiFamily::Query)
-                .starts_with("https://eu.mixpanel.com")
-        );
-        let app = connection.endpoints.base(mp_http::ApiFamily::App);
-        assert!(app.starts_with("https://eu.mixpanel.com"), "{app}");
-    }
-}
+mod tests;

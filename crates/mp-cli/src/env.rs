@@ -35,8 +35,9 @@ macro_rules! env_vars {
 }
 
 env_vars! {
-    /// The username of a service account. With `MP_SECRET`, `MP_PROJECT_ID` and
-    /// `MP_REGION` it makes a complete set of credentials that needs no config file.
+    /// The username of a service account. With `MP_SECRET` and `MP_REGION` (and
+    /// `MP_PROJECT_ID`) it makes a complete set of credentials that needs no config file, and
+    /// it wins over every saved account; `mp login` saves it as an account.
     MP_USERNAME,
     /// The secret of the service account named by `MP_USERNAME`. It is never printed,
     /// logged or written anywhere by `mp`.
@@ -46,18 +47,22 @@ env_vars! {
     MP_PROJECT_ID,
     /// The region of the account's data: `us`, `eu` or `in`.
     MP_REGION,
-    /// The name of a saved account to use, like `--account` (read from the auth issue on).
+    /// The name of a saved account to use. It wins over `--account`, and `mp` says so on
+    /// stderr when both are given.
     MP_ACCOUNT,
     /// The numeric id of the workspace to scope App API requests to. It wins over
     /// `--workspace`.
     MP_WORKSPACE_ID,
-    /// The name of a saved target to use, like `--target` (read from the auth issue on).
+    /// The name of a saved target to use. It wins over `--target`, and `mp` says so on
+    /// stderr when both are given.
     MP_TARGET,
-    /// A static OAuth bearer token (read from the auth issue on).
+    /// A static OAuth bearer token. With `MP_REGION` (and `MP_PROJECT_ID`) it makes a
+    /// complete set of credentials; `mp login` saves it inline in the config file.
     MP_OAUTH_TOKEN,
     /// The path of the config file, instead of `~/.mp/config.toml`.
     MP_CONFIG_PATH,
-    /// The path of a credential bridge file (read from the auth issue on).
+    /// The path of a credential bridge file (version 2, JSON); when set, it is the only
+    /// place looked at, instead of `~/.claude/mixpanel/auth.json` and `./mixpanel_auth.json`.
     MP_AUTH_FILE,
     /// A base URL that replaces Mixpanel's hosts for every API family, for example a
     /// sandbox's `http://127.0.0.1:PORT`. Empty or only slashes means unset; `http://`
@@ -72,8 +77,12 @@ env_vars! {
     MP_CUSTOM_HEADER_VALUE,
     /// When set to anything but the empty string, `mp` writes no colour escapes.
     NO_COLOR,
-    /// The home directory, under which `mp` keeps `~/.mp/config.toml`.
+    /// The home directory, under which `mp` keeps its state directory `~/.mp`: the config
+    /// file, per-account OAuth tokens and caches.
     HOME,
+    /// The program that opens the login page of `mp login` (for example `firefox`), instead
+    /// of `xdg-open` (or `open` on macOS). The URL is printed on stderr either way.
+    BROWSER,
 }
 
 /// A snapshot of the environment variables in [`EnvVars::TABLE`].
@@ -83,6 +92,10 @@ env_vars! {
 #[derive(Clone, Default)]
 pub struct Env {
     values: BTreeMap<&'static str, OsString>,
+    /// Variables outside the table, which only an `oauth_token` account's `token_env` names
+    /// (read at request time by [`Env::named`]): `None` reads the process environment then,
+    /// `Some` is the fixed set a test gave.
+    named: Option<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for Env {
@@ -101,18 +114,42 @@ impl Env {
             .iter()
             .filter_map(|(name, _)| std::env::var_os(name).map(|value| (*name, value)))
             .collect();
-        Env { values }
+        Env {
+            values,
+            named: None,
+        }
     }
 
     /// Builds a snapshot from name/value pairs; names outside [`EnvVars::TABLE`] are ignored.
+    /// Names outside the table are kept apart, for [`Env::named`] only.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Env {
         let mut values = BTreeMap::new();
+        let mut named = BTreeMap::new();
         for (name, value) in pairs {
             if let Some((known, _)) = EnvVars::TABLE.iter().find(|(known, _)| *known == name) {
                 values.insert(*known, OsString::from(value));
+            } else {
+                named.insert(name.to_owned(), value.to_owned());
             }
         }
-        Env { values }
+        Env {
+            values,
+            named: Some(named),
+        }
+    }
+
+    /// Reads a variable whose name is not in [`EnvVars::TABLE`] because the user chose it:
+    /// the `token_env` of an `oauth_token` account (`MP_CI_TOKEN`, say), read at every request
+    /// so that a rotated token is picked up. `None` when unset, empty or not UTF-8.
+    pub fn named(&self, name: &str) -> Option<String> {
+        if let Some((known, _)) = EnvVars::TABLE.iter().find(|(known, _)| *known == name) {
+            return self.get(known).ok().flatten().map(str::to_owned);
+        }
+        let value = match &self.named {
+            None => std::env::var(name).ok(),
+            Some(named) => named.get(name).cloned(),
+        };
+        value.filter(|value| !value.is_empty())
     }
 
     /// Returns the variable's value, or `None` when it is unset or empty.

@@ -4,9 +4,9 @@
 //! |---:|---|---|
 //! | 0 | success | the command did what was asked, or stdout was closed early (`mp … \| head`) |
 //! | 1 | failure | anything not listed below: server errors, network failures, invalid responses, configuration problems |
-//! | 2 | authentication | credentials are missing, rejected (HTTP 401), or not allowed to see the project (HTTP 403) |
+//! | 2 | authentication | credentials are missing, rejected (HTTP 401), expired or revoked (a refresh answered `invalid_grant`), or not allowed to see the project (HTTP 403) |
 //! | 3 | usage | the command line is wrong (unknown flag, missing argument, bad flag value, invalid `--jq` filter), or an `MP_*` variable's value is malformed |
-//! | 4 | not found | the requested resource does not exist (HTTP 404) |
+//! | 4 | not found | the requested resource does not exist (HTTP 404), or no saved account or target has the name given |
 //! | 5 | rate limited | Mixpanel still answered 429 after the retries |
 //! | 6 | bad request | Mixpanel rejected the query or request (HTTP 400 and other 4xx) |
 //! | 130 | interrupted | Ctrl-C |
@@ -188,9 +188,17 @@ pub fn classify(error: &anyhow::Error) -> Classified {
         if let Some(http) = cause.downcast_ref::<mp_http::Error>() {
             return classify_http(http);
         }
+        if let Some(auth) = cause.downcast_ref::<mp_auth::Error>() {
+            return classify_auth(auth);
+        }
         if let Some(config) = cause.downcast_ref::<mp_config::Error>() {
+            let status = match config {
+                mp_config::Error::AccountNotFound { .. }
+                | mp_config::Error::TargetNotFound { .. } => ExitStatus::NotFound,
+                _ => ExitStatus::Failure,
+            };
             return Classified {
-                status: ExitStatus::Failure,
+                status,
                 hint: config.hint(),
                 quiet: false,
             };
@@ -216,6 +224,15 @@ fn classify_http(error: &mp_http::Error) -> Classified {
         ErrorKind::BadRequest => ExitStatus::BadRequest,
         _ => ExitStatus::Failure,
     };
+    // A failure to get credentials (a revoked refresh token, an unset token variable) arrives
+    // wrapped in an HTTP error; mp-auth knows what to advise.
+    if let Some(auth) = source_of::<mp_auth::Error>(error) {
+        return Classified {
+            status,
+            hint: auth.hint(),
+            quiet: false,
+        };
+    }
     let hint = match error.kind() {
         ErrorKind::Authentication => Some(
             "check the service account's username and secret (`MP_USERNAME`, `MP_SECRET`, or the \
@@ -238,6 +255,73 @@ fn classify_http(error: &mp_http::Error) -> Classified {
         hint,
         quiet: false,
     }
+}
+
+/// Maps an mp-auth error to the exit table: missing or refused credentials are 2, a malformed
+/// value is 3, an unknown account or target is 4, and HTTP failures keep their HTTP mapping.
+fn classify_auth(error: &mp_auth::Error) -> Classified {
+    use mp_auth::Error as E;
+    let status = match error {
+        E::Http(http) => return classify_http(http),
+        E::Me { source, .. } => {
+            let http = classify_http(source);
+            return Classified {
+                hint: error.hint().or(http.hint),
+                ..http
+            };
+        }
+        E::AccountNotFound { .. } | E::TargetNotFound { .. } => ExitStatus::NotFound,
+        E::InvalidAccountName { .. }
+        | E::InvalidProjectId { .. }
+        | E::InvalidWorkspaceId { .. }
+        | E::InvalidEnvironment { .. }
+        | E::InvalidPaste { .. } => ExitStatus::Usage,
+        E::NoAccount | E::NoProject { .. } | E::IncompleteEnvironment { .. } => {
+            ExitStatus::Authentication
+        }
+        E::OAuthEndpoint { failure, .. }
+            if matches!(**failure, mp_auth::OAuthFailure::Status { status: 429, .. }) =>
+        {
+            ExitStatus::RateLimited
+        }
+        other if other.is_authentication() => ExitStatus::Authentication,
+        _ => ExitStatus::Failure,
+    };
+    let hint = match error {
+        // The CLI knows one more way in: the built-in sandbox.
+        E::NoAccount => Some(
+            [
+                "fix one of the following:",
+                "  - run `mp login` (browser login, or a service account or token from the environment)",
+                "  - set MP_USERNAME, MP_SECRET and MP_REGION (a service account), and MP_PROJECT_ID",
+                "  - set MP_OAUTH_TOKEN and MP_REGION (a bearer token), and MP_PROJECT_ID",
+                "  - run `mp account add NAME ...`, then `mp account use NAME`",
+                "  - pass `--account NAME` or `--target NAME`",
+                "  - try `mp --sandbox …` to use the built-in sandbox",
+            ]
+            .join("\n"),
+        ),
+        _ => error.hint(),
+    };
+    Classified {
+        status,
+        hint,
+        quiet: false,
+    }
+}
+
+/// The first error of type `T` in the `source()` chain below `error`.
+fn source_of<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        if let Some(found) = current.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cause = current.source();
+    }
+    None
 }
 
 /// Writes `error: …`, the `caused by:` lines and the hint to `out`.

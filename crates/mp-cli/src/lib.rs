@@ -19,6 +19,7 @@ mod commands;
 mod credentials;
 mod env;
 mod exit;
+mod interact;
 mod jq;
 mod output;
 
@@ -134,6 +135,25 @@ fn execute(cli: Cli, env: Env, messages: Messages) -> anyhow::Result<()> {
             }
             Command::Inspect(inspect) => {
                 interruptible(commands::inspect::run(&mut context, inspect)).await
+            }
+            Command::Query(query) => interruptible(commands::query::run(&mut context, query)).await,
+            // An export handles Ctrl-C itself, to leave a resumable output behind.
+            Command::Export(export) => commands::export::run(&mut context, export).await,
+            Command::Login(login) => interruptible(commands::login::run(&mut context, login)).await,
+            Command::Account(account) => {
+                interruptible(commands::account::run(&mut context, account)).await
+            }
+            Command::Project(project) => {
+                interruptible(commands::project::run(&mut context, project)).await
+            }
+            Command::Workspace(workspace) => {
+                interruptible(commands::workspace::run(&mut context, workspace)).await
+            }
+            Command::Target(target) => {
+                interruptible(commands::target::run(&mut context, target)).await
+            }
+            Command::Session(session) => {
+                interruptible(commands::session::run(&mut context, session)).await
             }
         }
     });

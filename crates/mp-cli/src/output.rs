@@ -17,6 +17,10 @@
 //!
 //! In `table`, `csv` and `plain` cells, strings are unquoted, `null` is empty,
 //! booleans are `true`/`false`, and nested arrays and objects are compact JSON.
+//!
+//! Query results and some listings have two faces ([`Output::emit_table`]): `json`
+//! and `jsonl` print the full typed result, while `table`, `csv` and `plain` print
+//! rows the way a person reads them (`plain`: tab-separated cells, no header).
 
 use std::io::{self, IsTerminal, Write};
 
@@ -134,6 +138,26 @@ impl<W: Write> Output<W> {
         Ok(())
     }
 
+    /// Prints a result that has two faces, and flushes: `json` and `jsonl` (and
+    /// `--jq`) print `data`, the full typed result; `table` and `csv` print
+    /// `headers` and `rows`, the way a person reads the result (the header even when
+    /// there are no rows); `plain` prints one row per line, cells separated by tabs,
+    /// without a header.
+    pub fn emit_table(
+        &mut self,
+        data: &Value,
+        headers: &[String],
+        rows: &[Vec<Value>],
+    ) -> anyhow::Result<()> {
+        if self.settings.jq.is_some() {
+            // `--jq` implies json or jsonl, whose face is `data`.
+            return self.emit(data, "value");
+        }
+        render_table(&mut self.out, self.settings.format, data, headers, rows)?;
+        self.out.flush()?;
+        Ok(())
+    }
+
     /// Returns the writer (for tests).
     #[cfg(test)]
     pub fn into_inner(self) -> W {
@@ -158,18 +182,7 @@ pub fn render(out: &mut dyn Write, format: Format, data: &Value, column: &str) -
             if grid.rows.is_empty() {
                 return Ok(());
             }
-            let mut builder = tabled::builder::Builder::default();
-            builder.push_record(
-                grid.header
-                    .iter()
-                    .map(|name| name.to_uppercase().replace('_', " ")),
-            );
-            for row in grid.rows {
-                builder.push_record(row);
-            }
-            let mut table = builder.build();
-            table.with(tabled::settings::Style::sharp());
-            writeln!(out, "{table}")
+            write_table(out, grid)
         }
         Format::Csv => {
             let Some(grid) = Grid::of(data, column) else {
@@ -178,11 +191,7 @@ pub fn render(out: &mut dyn Write, format: Format, data: &Value, column: &str) -
             if grid.rows.is_empty() {
                 return Ok(());
             }
-            for row in std::iter::once(grid.header).chain(grid.rows) {
-                let line: Vec<String> = row.iter().map(|field| csv_field(field)).collect();
-                writeln!(out, "{}", line.join(","))?;
-            }
-            Ok(())
+            write_csv(out, grid)
         }
         Format::Plain => match data {
             Value::Array(items) => items
@@ -194,6 +203,60 @@ pub fn render(out: &mut dyn Write, format: Format, data: &Value, column: &str) -
             other => writeln!(out, "{}", cell(other)),
         },
     }
+}
+
+/// Renders a result that has two faces: `json` and `jsonl` print `data`, and the
+/// `headers` and `rows` are what `table`, `csv` and `plain` print (see
+/// [`Output::emit_table`]).
+pub fn render_table(
+    out: &mut dyn Write,
+    format: Format,
+    data: &Value,
+    headers: &[String],
+    rows: &[Vec<Value>],
+) -> io::Result<()> {
+    let grid = Grid {
+        header: headers.to_vec(),
+        rows: rows
+            .iter()
+            .map(|row| row.iter().map(cell).collect())
+            .collect(),
+    };
+    match format {
+        Format::Json | Format::Jsonl => render(out, format, data, "value"),
+        // A header without rows still says what the columns would have been.
+        Format::Table if grid.header.is_empty() => Ok(()),
+        Format::Table => write_table(out, grid),
+        Format::Csv if grid.header.is_empty() => Ok(()),
+        Format::Csv => write_csv(out, grid),
+        Format::Plain => grid
+            .rows
+            .iter()
+            .try_for_each(|row| writeln!(out, "{}", row.join("\t"))),
+    }
+}
+
+fn write_table(out: &mut dyn Write, grid: Grid) -> io::Result<()> {
+    let mut builder = tabled::builder::Builder::default();
+    builder.push_record(
+        grid.header
+            .iter()
+            .map(|name| name.to_uppercase().replace('_', " ")),
+    );
+    for row in grid.rows {
+        builder.push_record(row);
+    }
+    let mut table = builder.build();
+    table.with(tabled::settings::Style::sharp());
+    writeln!(out, "{table}")
+}
+
+fn write_csv(out: &mut dyn Write, grid: Grid) -> io::Result<()> {
+    for row in std::iter::once(grid.header).chain(grid.rows) {
+        let line: Vec<String> = row.iter().map(|field| csv_field(field)).collect();
+        writeln!(out, "{}", line.join(","))?;
+    }
+    Ok(())
 }
 
 fn write_pretty(out: &mut dyn Write, value: &Value) -> io::Result<()> {

@@ -521,8 +521,9 @@ impl Discovery {
     }
 
     /// One Lexicon schema (`GET {app}/projects/{project_id}/schemas/{entity_type}?entity_name=…`). Mixpanel answers
-    /// `{"status": "ok", "results": <schemaJson>}`; the result is normalized to the list's shape
-    /// `{"entityType", "name", "schemaJson"}`. Cached.
+    /// `{"status": "ok", "results": <schemaJson>}` (its OpenAPI spec says `results` is a one-entry list of the list's
+    /// shape, which is accepted too); the result is normalized to the list's shape `{"entityType", "name",
+    /// "schemaJson"}`. Cached.
     pub async fn lexicon_schema(
         &self,
         entity_type: &str,
@@ -548,6 +549,18 @@ impl Discovery {
         let schema_json = match raw.get("results") {
             Some(results) => results.clone(),
             None => raw,
+        };
+        // Mixpanel's OpenAPI spec answers this call with the list's shape (`[{entityType, name, schemaJson}]`),
+        // where the official client expects the schema itself: accept both, taking the entry of that name.
+        let schema_json = match schema_json {
+            Value::Array(entries) => entries
+                .iter()
+                .find(|entry| entry.get("name").and_then(Value::as_str) == Some(name))
+                .or(entries.first())
+                .and_then(|entry| entry.get("schemaJson"))
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+            schema_json => schema_json,
         };
         let mut normalized = Map::new();
         normalized.insert("entityType".to_owned(), Value::from(entity_type));

@@ -94,3 +94,8 @@ pub use crate::{
     },
     table::Table,
 };
+
+/// The README's library examples, compiled by `cargo test --doc -p mp-query` so that they keep up with the API.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,7 +1,18 @@
 //! One module per command group; each command takes a [`Context`] and returns data.
 
+pub mod account;
+pub mod export;
+mod input;
 pub mod inspect;
+pub mod login;
+mod present;
+pub mod project;
+pub mod query;
 pub mod sandbox;
+pub mod session;
+mod spinner;
+pub mod target;
+pub mod workspace;
 
 use std::io::BufWriter;
 use std::io::StdoutLock;
@@ -33,17 +44,40 @@ impl Context {
         &mut self,
         body: impl AsyncFnOnce(&mut Context, mp_http::Client) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
+        self.with_connection(async |context, client, _| body(context, client).await)
+            .await
+    }
+
+    /// Like [`Context::with_client`], and also tells `body` who the credentials are
+    /// ([`ConnectionInfo`]), for commands that keep state per account.
+    pub async fn with_connection<T>(
+        &mut self,
+        body: impl AsyncFnOnce(&mut Context, mp_http::Client, ConnectionInfo) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
         if self.global.sandbox {
             let sandbox = mp_sandbox::Sandbox::start(mp_sandbox::SandboxOptions::new()).await?;
             let connection = Connection::sandbox(&sandbox.base_url(), &self.global)?;
             let client = connection.client()?;
-            let result = body(self, client).await;
+            let info = ConnectionInfo { identity: None };
+            let result = body(self, client, info).await;
             drop(sandbox);
             result
         } else {
-            let connection = Connection::resolve(&self.env, &self.global, &self.messages)?;
+            let connection = Connection::resolve(&self.env, &self.global, &self.messages).await?;
             let client = connection.client()?;
-            body(self, client).await
+            let info = ConnectionInfo {
+                identity: Some(connection.identity()),
+            };
+            body(self, client, info).await
         }
     }
+}
+
+/// What a command may know about its connection besides the client.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// Who the credentials belong to (a kind and a name, never a secret), for state kept
+    /// per account such as the discovery cache; `None` under `--sandbox`, whose answers
+    /// are never kept.
+    pub identity: Option<String>,
 }

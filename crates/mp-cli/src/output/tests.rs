@@ -193,3 +193,38 @@ fn broken_pipe_is_a_quiet_success() {
         assert!(classified.quiet);
     }
 }
+
+#[test]
+fn results_with_two_faces() {
+    let data = json!({"event": "Login", "total": 3});
+    let headers = ["date".to_owned(), "US, CA".to_owned()];
+    let rows = [
+        vec![json!("2024-01-01"), json!(1)],
+        vec![json!("2024-01-02"), Value::Null],
+    ];
+    let check = |format, expected: &str| {
+        let mut out = Vec::new();
+        super::render_table(&mut out, format, &data, &headers, &rows).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), expected, "{format:?}");
+    };
+    check(
+        Format::Json,
+        "{\n  \"event\": \"Login\",\n  \"total\": 3\n}\n",
+    );
+    check(Format::Jsonl, "{\"event\":\"Login\",\"total\":3}\n");
+    check(Format::Csv, "date,\"US, CA\"\n2024-01-01,1\n2024-01-02,\n");
+    check(Format::Plain, "2024-01-01\t1\n2024-01-02\t\n");
+    check(
+        Format::Table,
+        "┌────────────┬────────┐\n\
+         │ DATE       │ US, CA │\n\
+         ├────────────┼────────┤\n\
+         │ 2024-01-01 │ 1      │\n\
+         │ 2024-01-02 │        │\n\
+         └────────────┴────────┘\n",
+    );
+    // No rows: the header still says what the columns are.
+    let mut out = Vec::new();
+    super::render_table(&mut out, Format::Csv, &data, &headers, &[]).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "date,\"US, CA\"\n");
+}

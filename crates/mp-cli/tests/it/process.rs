@@ -44,7 +44,7 @@ fn invalid_environment_values_are_usage_errors() {
     let run = Mp::new(&["inspect", "events"]).env(&env).run();
     run.code(3);
     assert!(run.stderr.contains("MP_REGION"), "{}", run.stderr);
-    assert!(run.stderr.contains("caused by: "), "{}", run.stderr);
+    assert!(run.stderr.contains("hint: "), "{}", run.stderr);
 }
 
 #[test]

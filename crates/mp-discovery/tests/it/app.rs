@@ -131,3 +131,27 @@ fn one_lexicon_schema_is_normalized_to_the_list_shape() {
     );
     assert_eq!(schema.schema_json.description.as_deref(), Some("d"));
 }
+
+/// Mixpanel's OpenAPI spec (and the sandbox) answer one schema in the list's shape.
+#[test]
+fn one_lexicon_schema_in_the_list_shape_is_read_too() {
+    let (schema, _) = run(
+        &[(
+            200,
+            r#"{"status": "ok", "results": [
+                {"entityType": "event", "name": "Other", "schemaJson": {"description": "o", "properties": {}}},
+                {"entityType": "event", "name": "Added To Cart", "schemaJson": {"description": "d", "properties": {}}}
+            ]}"#,
+        )],
+        async |discovery| {
+            discovery
+                .lexicon_schema("event", "Added To Cart")
+                .await
+                .unwrap()
+        },
+    );
+    assert_eq!(
+        schema.raw(),
+        &json!({"entityType": "event", "name": "Added To Cart", "schemaJson": {"description": "d", "properties": {}}})
+    );
+}
