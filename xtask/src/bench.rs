@@ -15,9 +15,15 @@
 //! 3. an export of 1,000,000 events to `/dev/null`: ours with `mp export events`, theirs
 //!    with `Workspace().stream_events(...)` iterated to the end (its CLI has no export
 //!    command), with wall time, events per second and peak resident memory;
-//! 4. the same export by `curl --compressed -o /dev/null`: the transfer limit (the same
-//!    request and gzip encoding as both clients), and without `--compressed`;
+//! 4. the same export by `curl -o /dev/null`: the transfer limit (the same request);
 //! 5. our export of 5,000,000 events, whose peak memory must not grow with the count.
+//!
+//! The sandbox serves exports uncompressed (`--export-compression identity`), although
+//! both clients ask for gzip as they do from Mixpanel: it shares the CPUs with the client
+//! under test, and its deflate used to cost more than the whole client, so it, not the
+//! client, set the export's time. Mixpanel compresses on its own hardware. The report says
+//! so in its method section, and the run checks that the sandbox really answers a
+//! gzip-accepting request uncompressed.
 //!
 //! Peak memory comes from GNU time (`/usr/bin/time -f %M`); wall time is measured here.
 //! Every export is first run once into a pipe and its lines counted, so a client that
@@ -45,6 +51,8 @@ const TYPER_PIN: &str = "typer<0.20";
 
 /// The sandbox dataset: fixed, so that every run measures the same bytes.
 const SEED: u64 = 42;
+/// `mp sandbox serve --export-compression`: see the module documentation for why.
+const EXPORT_COMPRESSION: &str = "identity";
 const DAYS: u32 = 30;
 const END: &str = "2024-01-31";
 
@@ -229,13 +237,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "{}/api/2.0/export?from_date={from}&to_date={to}&project_id=1",
         sandbox.base_url
     );
-    let curl_export = |compressed: bool| {
+    let curl_export = || {
         let mut command = Command::new("curl");
-        command.args(["-sS", "--fail", "-u", "sandbox:sandbox"]);
-        if compressed {
-            command.arg("--compressed");
-        }
-        command.arg(&export_url);
+        command.args(["-sS", "--fail", "-u", "sandbox:sandbox", &export_url]);
         command
     };
 
@@ -243,9 +247,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "bench: checking that every client exports {} events",
         plan.events
     );
+    check_uncompressed(&export_url)?;
     check_lines(&mut ours_export(), plan.events, "mp export events")?;
-    check_lines(&mut curl_export(true), plan.events, "curl --compressed")?;
-    check_lines(&mut curl_export(false), plan.events, "curl")?;
+    check_lines(&mut curl_export(), plan.events, "curl")?;
     let counted = run_stdout(&mut theirs_export())?;
     ensure!(
         counted.trim() == plan.events.to_string(),
@@ -262,13 +266,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     )?;
     let export_curl = measure(
         plan.export_reps,
-        &format!("curl -sS -u sandbox:sandbox --compressed -o /dev/null '{export_url}'"),
-        || timed(&mut curl_export(true), Some(time), Some(&sandbox)),
-    )?;
-    let export_curl_identity = measure(
-        plan.export_reps,
         &format!("curl -sS -u sandbox:sandbox -o /dev/null '{export_url}'"),
-        || timed(&mut curl_export(false), Some(time), Some(&sandbox)),
+        || timed(&mut curl_export(), Some(time), Some(&sandbox)),
     )?;
     let export_theirs = measure(
         plan.official_export_reps,
@@ -303,7 +302,6 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         export_ours,
         export_theirs,
         export_curl,
-        export_curl_identity,
         export_large,
     };
     let report = results.markdown(&plan, &machine);
@@ -373,6 +371,7 @@ impl SandboxProcess {
             .args(["--format", "json", "sandbox", "serve", "--port", "0"])
             .args(["--seed", &SEED.to_string(), "--events", &events.to_string()])
             .args(["--days", &DAYS.to_string(), "--end", END])
+            .args(["--export-compression", EXPORT_COMPRESSION])
             .env_clear()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -543,6 +542,29 @@ fn timed(
     })
 }
 
+/// Checks that the sandbox answers an export that accepts gzip without compressing it, as
+/// the report's method section says. 20 events: above the size under which the sandbox
+/// never compresses, so a plain answer means the setting took effect.
+fn check_uncompressed(export_url: &str) -> anyhow::Result<()> {
+    let output = Command::new("curl")
+        .args(["-sS", "--fail", "-u", "sandbox:sandbox"])
+        .args(["-H", "Accept-Encoding: gzip", "-D", "-", "-o", "/dev/null"])
+        .arg(format!("{export_url}&limit=20"))
+        .stdin(Stdio::null())
+        .output()?;
+    ensure!(
+        output.status.success(),
+        "the export head request failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let head = String::from_utf8_lossy(&output.stdout).to_ascii_lowercase();
+    ensure!(
+        !head.contains("content-encoding"),
+        "the sandbox compressed an export despite `--export-compression {EXPORT_COMPRESSION}`:\n{head}"
+    );
+    Ok(())
+}
+
 /// Runs `command` into a pipe and checks that it printed exactly `expected` lines.
 fn check_lines(command: &mut Command, expected: u64, what: &str) -> anyhow::Result<()> {
     let mut child = command
@@ -649,7 +671,6 @@ struct Results {
     export_ours: Measurement,
     export_theirs: Measurement,
     export_curl: Measurement,
-    export_curl_identity: Measurement,
     export_large: Measurement,
 }
 
@@ -694,7 +715,6 @@ impl Results {
         let ours = &self.export_ours;
         let theirs = &self.export_theirs;
         let curl = &self.export_curl;
-        let curl_identity = &self.export_curl_identity;
         let ours_rate = events / ours.median_wall().as_secs_f64();
         let theirs_rate = events / theirs.median_wall().as_secs_f64();
         let throughput = ours_rate / theirs_rate;
@@ -718,11 +738,7 @@ impl Results {
         rows.push(Row {
             what: format!("4. export {} events, against curl", count(plan.events)),
             ours: seconds(ours.median_wall()),
-            reference: format!(
-                "{} (`curl --compressed`; {} without)",
-                seconds(curl.median_wall()),
-                seconds(curl_identity.median_wall())
-            ),
+            reference: format!("{} (`curl`)", seconds(curl.median_wall())),
             ratio: format!("{versus_curl:.2}× curl's time"),
             target: format!("≤ {CURL_TARGET:.0}× curl's time"),
             met: Some(versus_curl <= CURL_TARGET),
@@ -812,10 +828,24 @@ impl Results {
         text.push_str("## Dataset\n\n");
         text.push_str(&format!(
             "`mp sandbox serve --seed {SEED} --events N --days {DAYS} --end {END}`: {} events for measurements \
-             2 to 4 and {} events for measurement 5, over {DAYS} days, about 260 bytes per event as JSONL \
-             (gzip on the wire when the client asks for it, as every client here does except plain `curl`).\n\n",
+             2 to 4 and {} events for measurement 5, over {DAYS} days, about 260 bytes per event as JSONL, \
+             sent uncompressed (`--export-compression {EXPORT_COMPRESSION}`, see Method).\n\n",
             count(plan.events),
             count(plan.large_events)
+        ));
+        text.push_str("## Method\n\n");
+        text.push_str(&format!(
+            "Exports are served uncompressed, to every client. The sandbox runs with \
+             `--export-compression {EXPORT_COMPRESSION}`: both clients still ask for gzip \
+             (`Accept-Encoding: gzip`), as they do from Mixpanel, and the sandbox answers with plain JSONL \
+             anyway (this run checked that such a request gets no `Content-Encoding`); `curl` runs without \
+             `--compressed`. All three therefore receive the same bytes. The reason: the sandbox shares this \
+             machine's CPUs with the client under test, and with gzip (Mixpanel's behaviour and the sandbox's \
+             default) it spent more CPU rendering and compressing than `mp` spent on its whole export, so the \
+             emulator's deflate, not the client, set the export's time (in earlier runs of this benchmark, `mp` \
+             took as long as `curl --compressed`). Mixpanel compresses on its own hardware. What this method leaves out is decompression, \
+             which both clients do when the answer is gzip: against Mixpanel, each would spend that extra CPU. \
+             Everything else is as a client meets Mixpanel: the same requests, the same streamed JSONL.\n\n"
         ));
         text.push_str("## Results\n\n");
         text.push_str(&self.summary_table(plan));
@@ -840,7 +870,6 @@ impl Results {
             ("3", &self.export_ours),
             ("3", &self.export_theirs),
             ("4", &self.export_curl),
-            ("4", &self.export_curl_identity),
             ("5", &self.export_large),
         ] {
             let cpu = |time: Option<Duration>| time.map_or_else(|| "—".to_owned(), seconds);
@@ -891,30 +920,36 @@ impl Results {
         let ours_server = cpu(ours, |sample| sample.server_cpu);
         let theirs_client = cpu(theirs, |sample| sample.client_cpu);
         let bound = (ours_client + ours_server).as_secs_f64() / machine.cpus.max(1) as f64;
+        let wall = ours.median_wall().as_secs_f64();
+        // Only a claim the figures support: the CPUs were busy for (nearly) the whole export,
+        // or the export waited for something else part of the time.
+        let limit = if bound >= 0.85 * wall {
+            "the export runs at the machine's CPU limit".to_owned()
+        } else {
+            format!(
+                "the two processes kept the CPUs {:.0} % busy on average, so the export is not only CPU-bound",
+                100.0 * bound / wall.max(1e-9)
+            )
+        };
         text.push_str(&format!(
             "\n### Where the export's time goes\n\n\
              The sandbox and the client share this machine's {cpus} CPUs. \
              Exporting {events} events, `mp` used {ours_client} of CPU (downloading its chunks in parallel, \
-             decompressing, keeping each chunk until it is complete, writing in date order) and made the \
-             sandbox spend {ours_server} rendering and gzip-compressing them (every client here asks for gzip, \
-             as they do from Mixpanel, where it saves about 90 % of the transfer). \
-             Their sum over {cpus} CPUs is {bound:.2} s, against {wall} measured: the export runs at the \
-             machine's limit, and `curl --compressed`, which only receives and decompresses one stream, \
-             takes {curl}. The official client is bound by its own Python thread: {theirs_client} of CPU \
-             for {theirs_wall} of wall time, so per event `mp` costs {cpu_ratio:.1}× less client CPU. \
-             Uncompressed (plain `curl`), the same bytes take {identity}; a sandbox that served exports \
-             uncompressed (the issue allows \"gzip optional\") would remove the compression from the \
-             measurement for every client.\n",
+             keeping each chunk until it is complete, writing in date order) and made the sandbox spend {ours_server} rendering and sending them, uncompressed (see Method). \
+             Their sum over {cpus} CPUs is {bound_text}, against {wall_text} measured: {limit}. \
+             `curl`, which only receives one stream and writes it, takes {curl}. \
+             The official client is bound by its own Python thread: {theirs_client} of CPU \
+             for {theirs_wall} of wall time, so per event `mp` costs {cpu_ratio:.1}× less client CPU.\n",
             cpus = machine.cpus,
             events = count(plan.events),
             ours_client = seconds(ours_client),
             ours_server = seconds(ours_server),
-            wall = seconds(ours.median_wall()),
+            bound_text = seconds(Duration::from_secs_f64(bound)),
+            wall_text = seconds(ours.median_wall()),
             curl = seconds(self.export_curl.median_wall()),
             theirs_client = seconds(theirs_client),
             theirs_wall = seconds(theirs.median_wall()),
             cpu_ratio = theirs_client.as_secs_f64() / ours_client.as_secs_f64().max(1e-9),
-            identity = seconds(self.export_curl_identity.median_wall()),
         ));
         text
     }

@@ -177,6 +177,26 @@ pub struct ServeArgs {
     /// Inject a fault (repeatable); see the mp-sandbox docs for the SPEC syntax.
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<String>,
+
+    /// How exports answer a client that accepts gzip. Only `gzip` is what Mixpanel does; the
+    /// others are for benchmarks, where the sandbox's own compression would be measured.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = ExportCompression::Gzip)]
+    pub export_compression: ExportCompression,
+
+    /// Lifetime of the OAuth access tokens the sandbox issues (`expires_in`), in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub oauth_token_ttl: u64,
+}
+
+/// `mp sandbox serve --export-compression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportCompression {
+    /// Real gzip, as Mixpanel sends.
+    Gzip,
+    /// Valid gzip around uncompressed blocks: clients still decode gzip, the sandbox does no deflate work.
+    GzipStored,
+    /// Never compressed, whatever the request accepts.
+    Identity,
 }
 
 /// Account and target names: `^[A-Za-z0-9_-]{1,64}$`, as in the config file.

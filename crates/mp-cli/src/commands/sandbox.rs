@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::Context;
-use crate::args::ServeArgs;
+use crate::args::{ExportCompression, ServeArgs};
 use crate::env::EnvVars;
 use crate::exit::CliError;
 
@@ -22,6 +22,12 @@ pub async fn serve(context: &mut Context, args: &ServeArgs) -> anyhow::Result<()
     options.days = args.days;
     options.end = args.end.clone();
     options.faults = faults;
+    options.export_compression = match args.export_compression {
+        ExportCompression::Gzip => mp_sandbox::ExportCompression::Gzip,
+        ExportCompression::GzipStored => mp_sandbox::ExportCompression::GzipStored,
+        ExportCompression::Identity => mp_sandbox::ExportCompression::Identity,
+    };
+    options.oauth_access_token_ttl = std::time::Duration::from_secs(args.oauth_token_ttl);
     let sandbox = mp_sandbox::Sandbox::start(options).await?;
 
     let mut variables = Map::new();
@@ -47,8 +53,14 @@ pub async fn serve(context: &mut Context, args: &ServeArgs) -> anyhow::Result<()
     }
     context.output.emit(&Value::Object(variables), "variable")?;
     let dataset = sandbox.dataset();
+    // Said only when it departs from Mixpanel's behaviour, so nobody mistakes it for faithful.
+    let compression = match args.export_compression {
+        ExportCompression::Gzip => "",
+        ExportCompression::GzipStored => "; exports gzip of stored blocks",
+        ExportCompression::Identity => "; exports never compressed",
+    };
     context.messages.note(&format!(
-        "mp sandbox: serving {} events from {} to {} (seed {}) at {}; projects 1 and 2; press Ctrl-C to stop",
+        "mp sandbox: serving {} events from {} to {} (seed {}) at {}; projects 1 and 2{compression}; press Ctrl-C to stop",
         dataset.total_events(),
         dataset.from_date(),
         dataset.to_date(),
