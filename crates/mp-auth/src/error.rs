@@ -234,6 +234,14 @@ pub enum Error {
         /// The project.
         project_id: String,
     },
+    /// `/workspaces/public` answered with something that is not a list of valid workspaces.
+    #[error("the workspace list of project `{project_id}` is not valid: {problem}")]
+    InvalidWorkspaceList {
+        /// The project.
+        project_id: String,
+        /// What is wrong with the answer (boxed: it can hold a whole entry).
+        problem: Box<crate::WorkspaceListProblem>,
+    },
     /// A workspace-scoped call on a client that has no project.
     #[error("no project is set, so no workspace can be resolved")]
     NoProjectForWorkspace,

@@ -27,7 +27,8 @@
 //!   [`CallbackServer`] and [`ensure_registered`].
 //! - [`StateDir`]: tokens ([`StoredTokens`], [`TokenSet`]), the `/me` cache and registrations.
 //! - [`MeCache`] and [`Me`]: `/api/app/me`, cached in memory and for 24 hours on disk;
-//!   [`WorkspaceResolver`]: the lazy default workspace.
+//!   [`WorkspaceResolver`]: the lazy default workspace; [`list_workspaces`]: a project's
+//!   workspaces ([`PublicWorkspace`]).
 //! - [`probe_regions`]: which region a service account or token belongs to.
 //! - [`Error`], with [`Error::hint`].
 //!
@@ -103,8 +104,8 @@ pub use crate::{
     time::{format_utc as format_timestamp, parse as parse_timestamp},
     tokens::{EXPIRY_TOLERANCE, StoredTokens, TokenSet},
     workspace::{
-        PublicWorkspace, WorkspaceResolver, WorkspaceView, list_public_workspaces,
-        projects_metadata_index, select_workspace,
+        FieldIssue, PublicWorkspace, WorkspaceListProblem, WorkspaceResolver, WorkspaceView,
+        list_workspaces, projects_metadata_index, select_workspace,
     },
 };
 pub use mp_http::Secret;

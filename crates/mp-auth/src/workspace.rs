@@ -16,13 +16,18 @@
 //! moves on; any other failure (401, 429, 5xx, network) is returned. The order and the
 //! fallthrough are those of Mixpanel's official client, whose recorded vectors check them. The
 //! pick among a project's workspaces is [`select_workspace`].
+//!
+//! Source 4 reads the list leniently (an entry without a usable `id` is skipped), because a
+//! malformed entry should not break every workspace-scoped call. [`list_workspaces`], which
+//! returns the workspaces themselves, and [`WorkspaceResolver::resolve_workspace`], which
+//! returns one, validate every entry instead: a [`PublicWorkspace`] has its required fields.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
-use mp_http::{ApiFamily, Client, ErrorKind, Request, encode_path_segment};
+use mp_http::{ApiFamily, Client, Request, encode_path_segment};
 
 use crate::{Error, MeCache};
 
@@ -48,76 +53,261 @@ pub fn select_workspace(views: &[WorkspaceView]) -> Option<u64> {
         .map(|view| view.id)
 }
 
-/// A workspace from `/api/app/projects/{id}/workspaces/public`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A workspace as `/api/app/projects/{id}/workspaces/public` describes it: the official
+/// client's `PublicWorkspace`, with its four required fields typed as required. Serializes with
+/// every field, in the official field order (`null` for what the server did not send).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PublicWorkspace {
     /// Its id.
     pub id: u64,
     /// Its name.
-    pub name: Option<String>,
+    pub name: String,
     /// Its project.
-    pub project_id: Option<u64>,
+    pub project_id: u64,
     /// Whether it is the project's default.
-    pub is_default: Option<bool>,
+    pub is_default: bool,
+    /// Its description.
+    pub description: Option<String>,
     /// Whether it is the global view.
     pub is_global: Option<bool>,
+    /// Whether access to it is restricted.
+    pub is_restricted: Option<bool>,
     /// Whether it is visible.
     pub is_visible: Option<bool>,
+    /// When it was created, as the server wrote it (ISO 8601).
+    pub created_iso: Option<String>,
+    /// Who created it.
+    pub creator_name: Option<String>,
+}
+
+/// One reason an entry of the workspace list is not a [`PublicWorkspace`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldIssue {
+    /// A required field is absent.
+    Missing(&'static str),
+    /// A field holds a value of the wrong JSON type (`null` in a required field included).
+    WrongType {
+        /// The field.
+        field: &'static str,
+        /// What it should hold: `integer`, `string` or `boolean`.
+        expected: &'static str,
+    },
+}
+
+impl FieldIssue {
+    /// The field the issue is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            FieldIssue::Missing(field) | FieldIssue::WrongType { field, .. } => field,
+        }
+    }
+}
+
+impl std::fmt::Display for FieldIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldIssue::Missing(field) => write!(f, "`{field}` is missing"),
+            FieldIssue::WrongType { field, expected } => {
+                write!(f, "`{field}` is not a {expected}")
+            }
+        }
+    }
+}
+
+/// Why `/workspaces/public` did not give a list of [`PublicWorkspace`]s.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WorkspaceListProblem {
+    /// The `results` (or the whole body) is not a list.
+    NotAList {
+        /// What it is instead (`string`, `object`, …).
+        results_type: &'static str,
+    },
+    /// An entry is not a JSON object.
+    EntryNotObject {
+        /// Its position in the list.
+        index: usize,
+        /// The entry as served.
+        entry: Value,
+    },
+    /// An entry lacks required fields or holds fields of the wrong type.
+    InvalidEntry {
+        /// Its position in the list.
+        index: usize,
+        /// The entry as served.
+        entry: Map<String, Value>,
+        /// Every issue, in field order.
+        issues: Vec<FieldIssue>,
+    },
+}
+
+impl std::fmt::Display for WorkspaceListProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorkspaceListProblem::NotAList { results_type } => {
+                write!(f, "the answer is a {results_type}, not a list")
+            }
+            WorkspaceListProblem::EntryNotObject { index, entry } => {
+                write!(f, "entry {index} is a {}, not an object", json_type(entry))
+            }
+            WorkspaceListProblem::InvalidEntry { index, issues, .. } => {
+                write!(f, "entry {index}: ")?;
+                for (position, issue) in issues.iter().enumerate() {
+                    if position > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{issue}")?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 impl PublicWorkspace {
-    fn from_json(value: &Value) -> Option<PublicWorkspace> {
-        let object = value.as_object()?;
-        let integer = |key: &str| match object.get(key)? {
-            Value::Number(number) => number.as_u64(),
-            Value::String(text) => text.parse().ok(),
-            _ => None,
+    /// Validates one entry the way the official client's model does: `id`, `name`, `project_id`
+    /// and `is_default` are required; every field present must have its type (ids may also be
+    /// digit strings); unknown fields are ignored.
+    fn from_entry(index: usize, entry: &Value) -> Result<PublicWorkspace, WorkspaceListProblem> {
+        let Some(object) = entry.as_object() else {
+            return Err(WorkspaceListProblem::EntryNotObject {
+                index,
+                entry: entry.clone(),
+            });
         };
-        Some(PublicWorkspace {
-            id: integer("id")?,
-            name: object
-                .get("name")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            project_id: integer("project_id"),
-            is_default: object.get("is_default").and_then(Value::as_bool),
-            is_global: object.get("is_global").and_then(Value::as_bool),
-            is_visible: object.get("is_visible").and_then(Value::as_bool),
-        })
+        let mut issues = Vec::new();
+        // Fields are read in declaration order, so the issues come out in that order too.
+        let mut field = |name: &'static str, expected: &'static str, required: bool| {
+            let value = object.get(name);
+            let valid = match (value, expected) {
+                (None, _) => {
+                    if required {
+                        issues.push(FieldIssue::Missing(name));
+                    }
+                    return None;
+                }
+                // `null` stands for "not set" in an optional field only.
+                (Some(Value::Null), _) => !required,
+                (Some(value), "integer") => integer(value).is_some(),
+                (Some(value), "string") => value.is_string(),
+                (Some(value), _) => value.is_boolean(),
+            };
+            if !valid {
+                issues.push(FieldIssue::WrongType {
+                    field: name,
+                    expected,
+                });
+            }
+            value.filter(|value| valid && !value.is_null())
+        };
+        let id = field("id", "integer", true).and_then(integer);
+        let name = field("name", "string", true).and_then(Value::as_str);
+        let project_id = field("project_id", "integer", true).and_then(integer);
+        let is_default = field("is_default", "boolean", true).and_then(Value::as_bool);
+        let description = field("description", "string", false).and_then(Value::as_str);
+        let is_global = field("is_global", "boolean", false).and_then(Value::as_bool);
+        let is_restricted = field("is_restricted", "boolean", false).and_then(Value::as_bool);
+        let is_visible = field("is_visible", "boolean", false).and_then(Value::as_bool);
+        let created_iso = field("created_iso", "string", false).and_then(Value::as_str);
+        let creator_name = field("creator_name", "string", false).and_then(Value::as_str);
+        match (id, name, project_id, is_default) {
+            (Some(id), Some(name), Some(project_id), Some(is_default)) if issues.is_empty() => {
+                Ok(PublicWorkspace {
+                    id,
+                    name: name.to_owned(),
+                    project_id,
+                    is_default,
+                    description: description.map(str::to_owned),
+                    is_global,
+                    is_restricted,
+                    is_visible,
+                    created_iso: created_iso.map(str::to_owned),
+                    creator_name: creator_name.map(str::to_owned),
+                })
+            }
+            _ => Err(WorkspaceListProblem::InvalidEntry {
+                index,
+                entry: object.clone(),
+                issues,
+            }),
+        }
     }
 
     fn view(&self) -> WorkspaceView {
         WorkspaceView {
             id: self.id,
-            is_default: self.is_default,
+            is_default: Some(self.is_default),
             is_visible: self.is_visible,
         }
     }
 }
 
-/// `GET /api/app/projects/{project}/workspaces/public`: every workspace of the client's project.
-pub async fn list_public_workspaces(client: &Client) -> Result<Vec<PublicWorkspace>, Error> {
-    let project_id = client.project_id().ok_or(Error::NoProjectForWorkspace)?;
+/// A non-negative integer, or a string of digits (some endpoints send ids as strings).
+fn integer(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(number) => number.as_u64(),
+        Value::String(text) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `GET /api/app/projects/{project_id}/workspaces/public`: every workspace of a project, in the
+/// server's order, validated like the official client's `list_workspaces` (the first entry that
+/// is not a valid [`PublicWorkspace`] fails the whole list with
+/// [`Error::InvalidWorkspaceList`]). The answer may be a bare list or `{"results": [...]}`.
+///
+/// ```no_run
+/// # async fn run(client: &mp_http::Client) -> Result<(), mp_auth::Error> {
+/// let workspaces = mp_auth::list_workspaces(client, "3018488").await?;
+/// let default = workspaces.iter().find(|workspace| workspace.is_default);
+/// # let _ = default;
+/// # Ok(()) }
+/// ```
+pub async fn list_workspaces(
+    client: &Client,
+    project_id: &str,
+) -> Result<Vec<PublicWorkspace>, Error> {
+    workspace_entries(client, project_id)
+        .await?
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| PublicWorkspace::from_entry(index, entry))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|problem| Error::InvalidWorkspaceList {
+            project_id: project_id.to_owned(),
+            problem: Box::new(problem),
+        })
+}
+
+/// The raw entries of `/workspaces/public`.
+async fn workspace_entries(client: &Client, project_id: &str) -> Result<Vec<Value>, Error> {
     let path = format!(
         "/projects/{}/workspaces/public",
         encode_path_segment(project_id)
     );
-    let results = client
+    match client
         .app_results(Request::get(ApiFamily::App, path))
-        .await?;
-    let Value::Array(items) = results else {
-        return Err(Error::Http(
-            mp_http::Error::new(
-                ErrorKind::InvalidResponse,
-                "the workspace list is not a list",
-            )
-            .with_detail("results_type", json_type(&results)),
-        ));
-    };
-    Ok(items
-        .iter()
-        .filter_map(PublicWorkspace::from_json)
-        .collect())
+        .await?
+    {
+        Value::Array(entries) => Ok(entries),
+        other => Err(Error::InvalidWorkspaceList {
+            project_id: project_id.to_owned(),
+            problem: Box::new(WorkspaceListProblem::NotAList {
+                results_type: json_type(&other),
+            }),
+        }),
+    }
+}
+
+/// What the lazy resolution needs of an entry, read leniently: an entry without a usable `id` is
+/// skipped rather than failing every workspace-scoped call of the project.
+fn lenient_view(entry: &Value) -> Option<WorkspaceView> {
+    let object = entry.as_object()?;
+    Some(WorkspaceView {
+        id: integer(object.get("id")?)?,
+        is_default: object.get("is_default").and_then(Value::as_bool),
+        is_visible: object.get("is_visible").and_then(Value::as_bool),
+    })
 }
 
 /// `GET /api/app/projects/metadata/index`: per project id, its metadata (including its
@@ -179,12 +369,12 @@ impl WorkspaceResolver {
         {
             return Ok(self.remember(&project_id, id));
         }
-        let public = match list_public_workspaces(client).await {
-            Ok(workspaces) => workspaces,
+        let entries = match workspace_entries(client, &project_id).await {
+            Ok(entries) => entries,
             Err(error) if cannot_answer(&error) => Vec::new(),
             Err(error) => return Err(error),
         };
-        let views: Vec<WorkspaceView> = public.iter().map(PublicWorkspace::view).collect();
+        let views: Vec<WorkspaceView> = entries.iter().filter_map(lenient_view).collect();
         if let Some(id) = select_workspace(&views) {
             return Ok(self.remember(&project_id, id));
         }
@@ -194,14 +384,15 @@ impl WorkspaceResolver {
         Err(Error::NoWorkspaces { project_id })
     }
 
-    /// The default workspace of `client`'s project with its details, from
-    /// `/workspaces/public` (remembered like [`WorkspaceResolver::resolve_workspace_id`]).
+    /// The default workspace of `client`'s project with its details, from [`list_workspaces`]
+    /// (so an invalid entry is an error here), remembered like
+    /// [`WorkspaceResolver::resolve_workspace_id`].
     pub async fn resolve_workspace(&self, client: &Client) -> Result<PublicWorkspace, Error> {
         let project_id = client
             .project_id()
             .ok_or(Error::NoProjectForWorkspace)?
             .to_owned();
-        let public = list_public_workspaces(client).await?;
+        let public = list_workspaces(client, &project_id).await?;
         let views: Vec<WorkspaceView> = public.iter().map(PublicWorkspace::view).collect();
         let chosen = select_workspace(&views)
             .and_then(|id| public.iter().find(|workspace| workspace.id == id))

@@ -257,3 +257,108 @@ async fn the_default_workspace_resolves_lazily_and_is_remembered() {
     );
     assert_eq!(fake.count("GET", "/api/app/projects/metadata/index"), 1);
 }
+
+#[tokio::test]
+async fn list_workspaces_returns_every_field_and_validates_each_entry() {
+    let (fake, _clock, app, _directory, _state_dir) = logged_in(me_with_projects(0)).await;
+    let set = |workspaces: Value| {
+        fake.set_behaviour(|behaviour| {
+            behaviour.workspaces.insert("12345".to_owned(), workspaces);
+        });
+    };
+    set(json!([
+        {"id": 1, "name": "Default", "project_id": 12345, "is_default": true, "description": null,
+         "is_visible": true, "created_iso": "2024-01-02T03:04:05Z", "creator_name": "Ada", "extra": [1]},
+        {"id": "2", "name": "Staging", "project_id": 12345, "is_default": false},
+    ]));
+    let workspaces = crate::list_workspaces(&app, "12345").await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&workspaces).unwrap(),
+        json!([
+            {"id": 1, "name": "Default", "project_id": 12345, "is_default": true, "description": null,
+             "is_global": null, "is_restricted": null, "is_visible": true,
+             "created_iso": "2024-01-02T03:04:05Z", "creator_name": "Ada"},
+            {"id": 2, "name": "Staging", "project_id": 12345, "is_default": false, "description": null,
+             "is_global": null, "is_restricted": null, "is_visible": null,
+             "created_iso": null, "creator_name": null},
+        ])
+    );
+    // The list of the project asked for, whatever project the client carries.
+    assert_eq!(
+        fake.count("GET", "/api/app/projects/12345/workspaces/public"),
+        1
+    );
+
+    // The first invalid entry fails the list, with every issue in field order.
+    set(
+        json!([{"id": 3, "name": "Fine", "project_id": 12345, "is_default": true},
+               {"id": 1, "is_default": "yes", "is_global": null, "is_visible": 1}]),
+    );
+    let error = crate::list_workspaces(&app, "12345").await.unwrap_err();
+    let Error::InvalidWorkspaceList {
+        ref project_id,
+        ref problem,
+    } = error
+    else {
+        panic!("{error:?}");
+    };
+    let crate::WorkspaceListProblem::InvalidEntry {
+        index,
+        ref entry,
+        ref issues,
+    } = **problem
+    else {
+        panic!("{problem:?}");
+    };
+    assert_eq!((project_id.as_str(), index), ("12345", 1));
+    assert_eq!(entry.get("is_default"), Some(&json!("yes")));
+    assert_eq!(
+        *issues,
+        [
+            crate::FieldIssue::Missing("name"),
+            crate::FieldIssue::Missing("project_id"),
+            crate::FieldIssue::WrongType {
+                field: "is_default",
+                expected: "boolean"
+            },
+            crate::FieldIssue::WrongType {
+                field: "is_visible",
+                expected: "boolean"
+            },
+        ]
+    );
+    assert_eq!(
+        error.to_string(),
+        "the workspace list of project `12345` is not valid: entry 1: `name` is missing, \
+         `project_id` is missing, `is_default` is not a boolean, `is_visible` is not a boolean"
+    );
+    // `resolve_workspace` returns a whole workspace, so it validates too…
+    let resolver = WorkspaceResolver::new();
+    let client = app.with_project_id("12345");
+    assert!(matches!(
+        resolver.resolve_workspace(&client).await,
+        Err(Error::InvalidWorkspaceList { .. })
+    ));
+    // …while the lazy id resolution skips what it cannot use and still finds the default.
+    assert_eq!(resolver.resolve_workspace_id(&client).await.unwrap(), 3);
+
+    // The problem of a list that is not a list of objects.
+    let problem = |error: Error| match error {
+        Error::InvalidWorkspaceList { problem, .. } => *problem,
+        other => panic!("{other:?}"),
+    };
+    set(json!([7]));
+    assert!(matches!(
+        problem(crate::list_workspaces(&app, "12345").await.unwrap_err()),
+        crate::WorkspaceListProblem::EntryNotObject { index: 0, .. }
+    ));
+    set(json!("unexpected_string"));
+    assert_eq!(
+        problem(crate::list_workspaces(&app, "12345").await.unwrap_err()),
+        crate::WorkspaceListProblem::NotAList {
+            results_type: "string"
+        }
+    );
+    set(json!([]));
+    assert_eq!(crate::list_workspaces(&app, "12345").await.unwrap(), []);
+}

@@ -6,14 +6,19 @@
 //! | `region_probe.probe_region` | `probe_regions_in_order` (the sequential, vector-compatible path; production uses the concurrent `probe_regions`, same classification) | `{attempts: [[region, status]…], region}` |
 //! | `api_client.projects_metadata_index` | `projects_metadata_index` | the index object |
 //! | `api_client.resolve_workspace_id` | `WorkspaceResolver::resolve_workspace_id` (one resolver per vector: it remembers across setup calls) | the id |
-//! | `api_client.resolve_workspace` (setup) | `WorkspaceResolver::resolve_workspace` | `{id, name, is_default, project_id: null}` |
+//! | `api_client.resolve_workspace` | `WorkspaceResolver::resolve_workspace` | `{id, name, is_default, project_id: null}` |
+//! | `api_client.list_workspaces` | `list_workspaces` for the client's project | every `PublicWorkspace`, all ten fields |
 //! | `api_client.require_scoped_path` | `WorkspaceResolver::require_scoped_path` | the path |
 //!
 //! Errors: `mp_auth::Error::RefreshRevoked` → `OAuthError`/`OAUTH_REFRESH_REVOKED`; every other token endpoint
 //! failure → `OAuthError`/`OAUTH_REFRESH_ERROR` with the official client's detail keys per failure; region probe
 //! failures → `RegionProbeError`/`OAUTH_REGION_PROBE_FAILED` or `RegionProbeNetworkError`/`OAUTH_NETWORK_UNREACHABLE`
 //! with `attempts` (`[region, 0, "ConnectError: …"]` for an unreachable region); no workspace →
-//! `WorkspaceScopeError`/`NO_WORKSPACES` with `project_id`; HTTP errors as the generic executor reports them.
+//! `WorkspaceScopeError`/`NO_WORKSPACES` with `project_id`; an invalid workspace entry →
+//! `ResponseValidationError`/`RESPONSE_VALIDATION_ERROR` with Pydantic's `errors` (`input`, `loc`, `msg`, `type`) and
+//! `model: "PublicWorkspace"`; a workspace list that is not a list → `MixpanelHeadlessError`/`UNKNOWN_ERROR` (the
+//! official client fails there while iterating, outside its validation); HTTP errors as the generic executor reports
+//! them.
 //!
 //! One deliberate difference: our token payload redaction also hides keys that merely look token-bearing (anything
 //! with `token` but `token_type`, `secret`, `password`, `code`), where the official client redacts exactly
@@ -25,8 +30,9 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value, json};
 
 use mp_auth::{
-    Error, OAuthClient, OAuthFailure, ProbeOutcome, Secret, TokenSet, WorkspaceResolver,
-    probe_regions_in_order, projects_metadata_index,
+    Error, FieldIssue, OAuthClient, OAuthFailure, ProbeOutcome, Secret, TokenSet,
+    WorkspaceListProblem, WorkspaceResolver, list_workspaces, probe_regions_in_order,
+    projects_metadata_index,
 };
 use mp_http::{ClientBuilder, Endpoints, Region, RetryPolicy};
 
@@ -67,6 +73,8 @@ pub enum AuthCall {
     ResolveWorkspaceId,
     /// `api_client.resolve_workspace`.
     ResolveWorkspace,
+    /// `api_client.list_workspaces`.
+    ListWorkspaces,
     /// `api_client.require_scoped_path`.
     RequireScopedPath(String),
 }
@@ -94,6 +102,7 @@ pub(super) fn binds(api: &str) -> bool {
             | "api_client.projects_metadata_index"
             | "api_client.resolve_workspace_id"
             | "api_client.resolve_workspace"
+            | "api_client.list_workspaces"
             | "api_client.require_scoped_path"
     )
 }
@@ -167,6 +176,7 @@ pub(super) fn bind(api: &str, args: &mut Args<'_>) -> Result<AuthCall, String> {
         "api_client.projects_metadata_index" => AuthCall::ProjectsMetadataIndex,
         "api_client.resolve_workspace_id" => AuthCall::ResolveWorkspaceId,
         "api_client.resolve_workspace" => AuthCall::ResolveWorkspace,
+        "api_client.list_workspaces" => AuthCall::ListWorkspaces,
         "api_client.require_scoped_path" => {
             AuthCall::RequireScopedPath(args.required_string("domain_path")?)
         }
@@ -210,6 +220,18 @@ pub(super) async fn execute(call: AuthCall, context: &mut VectorContext) -> Resu
             Ok(
                 json!({"id": workspace.id, "name": workspace.name, "is_default": workspace.is_default, "project_id": null}),
             )
+        }
+        AuthCall::ListWorkspaces => {
+            let client = client(context)?;
+            let project_id = client
+                .project_id()
+                .ok_or_else(|| error_value("RunnerError", Some("NO_PROJECT"), Map::new()))?
+                .to_owned();
+            let workspaces = list_workspaces(&client, &project_id)
+                .await
+                .map_err(|error| encode_auth_error(&error))?;
+            serde_json::to_value(workspaces)
+                .map_err(|error| error_value("RunnerError", Some(&error.to_string()), Map::new()))
         }
         AuthCall::RequireScopedPath(domain_path) => {
             let resolver = resolver(context);
@@ -378,6 +400,9 @@ fn encode_auth_error(error: &Error) -> Value {
             details.insert("project_id".to_owned(), Value::from(project_id.as_str()));
             error_value("WorkspaceScopeError", Some("NO_WORKSPACES"), details)
         }
+        Error::InvalidWorkspaceList { problem, .. } => {
+            encode_workspace_list_problem(problem.as_ref())
+        }
         Error::RegionProbeFailed { attempts } | Error::RegionsUnreachable { attempts } => {
             let attempts: Vec<Value> = attempts
                 .iter()
@@ -403,6 +428,58 @@ fn encode_auth_error(error: &Error) -> Value {
         }
         other => error_value("UnmappedError", Some(&other.to_string()), Map::new()),
     }
+}
+
+/// An invalid workspace list as the official `list_workspaces` raises it: Pydantic's validation errors of the first
+/// invalid entry (`loc` is the field; `input` the whole entry for a missing field, else the field's value), or, when
+/// the answer is not a list at all, the generic `UNKNOWN_ERROR` without details.
+fn encode_workspace_list_problem(problem: &WorkspaceListProblem) -> Value {
+    let errors: Vec<Value> = match problem {
+        WorkspaceListProblem::NotAList { .. } => {
+            return error_value("MixpanelHeadlessError", Some("UNKNOWN_ERROR"), Map::new());
+        }
+        WorkspaceListProblem::EntryNotObject { entry, .. } => vec![json!({
+            "input": entry,
+            "loc": [],
+            "msg": "Input should be a valid dictionary or instance of PublicWorkspace",
+            "type": "model_type",
+        })],
+        WorkspaceListProblem::InvalidEntry { entry, issues, .. } => issues
+            .iter()
+            .map(|issue| match issue {
+                FieldIssue::Missing(field) => json!({
+                    "input": entry,
+                    "loc": [field],
+                    "msg": "Field required",
+                    "type": "missing",
+                }),
+                FieldIssue::WrongType { field, expected } => {
+                    let (kind, msg) = match *expected {
+                        "integer" => ("int_type", "Input should be a valid integer"),
+                        "string" => ("string_type", "Input should be a valid string"),
+                        _ => ("bool_type", "Input should be a valid boolean"),
+                    };
+                    json!({
+                        "input": entry.get(*field).cloned().unwrap_or(Value::Null),
+                        "loc": [field],
+                        "msg": msg,
+                        "type": kind,
+                    })
+                }
+            })
+            .collect(),
+        other => {
+            return error_value("UnmappedError", Some(&other.to_string()), Map::new());
+        }
+    };
+    let mut details = Map::new();
+    details.insert("errors".to_owned(), Value::Array(errors));
+    details.insert("model".to_owned(), Value::from("PublicWorkspace"));
+    error_value(
+        "ResponseValidationError",
+        Some("RESPONSE_VALIDATION_ERROR"),
+        details,
+    )
 }
 
 /// Decodes an `OAuthTokens` tag (`SecretStr` and `datetime` fields).
