@@ -61,9 +61,10 @@ pub struct CallbackServer {
     port: u16,
     redirect_uri: String,
     /// Receives the outcome decided by the first decisive request. The sender lives in
-    /// [`CallbackShared::outcome_tx`] (taken by exactly one request handler); this receiver is
-    /// consumed by [`CallbackServer::wait`]. The server also holds the shared state, so the sender
-    /// cannot be dropped unsent while we wait.
+    /// [`CallbackShared::outcome_tx`] (taken by exactly one request handler, and sent by its
+    /// connection once the page is written); this receiver is consumed by
+    /// [`CallbackServer::wait`]. The server also holds the shared state, so the sender cannot be
+    /// dropped unsent while we wait.
     outcome_rx: oneshot::Receiver<CallbackOutcome>,
     /// Tells the accept loop to stop. Sent (or dropped, which the loop treats the same way) when
     /// the server is dropped; the accept loop is the only receiver.
@@ -77,10 +78,10 @@ struct CallbackShared {
     /// The `state` this login sent in its authorize URL.
     expected_state: Secret<String>,
     /// The sending half of [`CallbackServer::outcome_rx`]. The handler of the first decisive
-    /// request takes it out (so there is exactly one send) and sends the code or the error; later
-    /// handlers find `None` and only show a page. Dropping it unsent would close the channel,
-    /// which [`CallbackServer::wait`] reports as a timeout; it cannot happen while the server
-    /// holds this struct.
+    /// request takes it out (so there is exactly one send), and its connection sends the code or
+    /// the error after writing the page; later handlers find `None` and only show a page.
+    /// Dropping it unsent would close the channel, which [`CallbackServer::wait`] reports as a
+    /// timeout; it cannot happen while the server holds this struct and the runtime runs.
     outcome_tx: Mutex<Option<oneshot::Sender<CallbackOutcome>>>,
 }
 
@@ -190,23 +191,50 @@ async fn accept_loop(
         };
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(handle(&request, &shared)) }
-            });
+            let decided = Arc::new(Mutex::new(None));
+            let service = {
+                let decided = Arc::clone(&decided);
+                service_fn(move |request| {
+                    let response = handle(&request, &shared, &decided);
+                    async move { Ok::<_, Infallible>(response) }
+                })
+            };
             let connection = http1::Builder::new()
                 .keep_alive(false)
                 .serve_connection(TokioIo::new(stream), service);
             // An error here is a browser that went away; the outcome does not depend on it.
             let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
+            // Only now is the page written and the connection closed. Handing the outcome over
+            // earlier lets the login finish and `mp` exit while the page is still unwritten, and
+            // the browser shows a connection error instead of it.
+            let decided = lock(&decided).take();
+            if let Some(decided) = decided {
+                // The receiver is gone only if the login already gave up.
+                let _ = decided.outcome_tx.send(decided.outcome);
+            }
         });
     }
 }
 
-/// Answers one request, sending the login's outcome when the request decides it.
+/// The outcome a request decided, held by its connection until the page is written.
+struct Decided {
+    outcome_tx: oneshot::Sender<CallbackOutcome>,
+    outcome: CallbackOutcome,
+}
+
+/// Locks `mutex`; a panic while holding it cannot leave a half-written `Option`.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Answers one request. When the request decides the login's outcome, the outcome goes to
+/// `decided`, which the connection hands over once the page is written.
 fn handle(
     request: &hyper::Request<hyper::body::Incoming>,
     shared: &CallbackShared,
+    decided: &Mutex<Option<Decided>>,
 ) -> hyper::Response<Full<Bytes>> {
     if request.uri().path() != CALLBACK_PATH {
         tracing::debug!(
@@ -274,15 +302,13 @@ fn handle(
             "The redirect carries no `code` and `state`.",
         );
     };
-    let outcome_tx = shared
-        .outcome_tx
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take();
+    let outcome_tx = lock(&shared.outcome_tx).take();
     match outcome_tx {
         Some(outcome_tx) => {
-            // The receiver is gone only if the login already gave up; the page still shows.
-            let _ = outcome_tx.send(outcome);
+            *lock(decided) = Some(Decided {
+                outcome_tx,
+                outcome,
+            });
             response
         }
         None => page(

@@ -152,6 +152,15 @@ fn drops_and_429s_neither_lose_nor_duplicate_events() {
     check_same_events(&run.stdout, &expected);
 }
 
+/// Faults that answer the first day's export at once and hold every later day's until the
+/// sandbox is dropped, so an export with `--parallel 1 --chunk-days 1` is certain to be running,
+/// past its first checkpoint, when the test stops it. (A delay on every day left a window of a
+/// second or two, which a loaded machine can miss.)
+const HOLD_AFTER_THE_FIRST_DAY: [&str; 2] = [
+    "slow:0ms,times=1,path=/api/2.0/export",
+    "slow:3600s,path=/api/2.0/export",
+];
+
 /// Polls until `path` exists.
 #[track_caller]
 fn wait_for(path: &Path) {
@@ -178,8 +187,7 @@ fn a_killed_export_resumes_with_exactly_the_right_events() {
     options.events = 2_000;
     options.days = 7;
     options.end = Some(TO.to_owned());
-    // Every response waits, so the export is still running when it is killed.
-    options.faults = Faults::parse(&["slow:300ms"]).unwrap();
+    options.faults = Faults::parse(&HOLD_AFTER_THE_FIRST_DAY).unwrap();
     let sandbox = TestSandbox::with_options(options);
     let expected = expected(&sandbox, FROM, TO);
     let dir = tempfile::tempdir().unwrap();
@@ -208,7 +216,7 @@ fn a_killed_export_resumes_with_exactly_the_right_events() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // The first day is complete once its checkpoint exists; the other six take 1.8 s more.
+    // The first day is complete once its checkpoint exists; the other six are held.
     let checkpoint = side_file(&output, ".checkpoint");
     let partial = side_file(&output, ".partial");
     wait_for(&checkpoint);
@@ -255,7 +263,7 @@ fn ctrl_c_keeps_what_resume_needs() {
     options.events = 2_000;
     options.days = 7;
     options.end = Some(TO.to_owned());
-    options.faults = Faults::parse(&["slow:300ms"]).unwrap();
+    options.faults = Faults::parse(&HOLD_AFTER_THE_FIRST_DAY).unwrap();
     let sandbox = TestSandbox::with_options(options);
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("events.jsonl");
