@@ -522,19 +522,35 @@ impl Connection {
         })
     }
 
-    /// Who the credentials belong to, as a kind and a name (never a secret): keys state kept
-    /// per account, such as the discovery cache.
+    /// Who the credentials are, as a kind, a name and a fingerprint of the credential itself:
+    /// keys state kept per credential, such as the discovery cache.
+    ///
+    /// Note that the secret or static token enters only as a SHA-256 digest, never in clear. It
+    /// is part of the identity so that changed or wrong credentials never read answers cached
+    /// under other credentials: a wrong secret must fail authentication, not be served from a
+    /// cache (a browser login's tokens rotate, so its account name identifies it).
     pub fn identity(&self) -> String {
         match &self.account.kind {
             // Two service accounts from the environment share the synthesized name, so the
             // username tells them apart.
-            AccountKind::ServiceAccount { username, .. } => format!("service_account\n{username}"),
-            other => {
-                let kind = match other {
-                    AccountKind::OAuthBrowser => "oauth_browser",
-                    _ => "oauth_token",
+            AccountKind::ServiceAccount { username, secret } => format!(
+                "service_account\n{username}\n{}",
+                credential_fingerprint(secret.expose())
+            ),
+            AccountKind::OAuthBrowser => format!("oauth_browser\n{}", self.account.name),
+            AccountKind::OAuthToken(source) => {
+                let token = match source {
+                    TokenSource::Inline(token) => Some(token.expose().clone()),
+                    TokenSource::Env(variable) => self
+                        .auth_context
+                        .as_ref()
+                        .and_then(|context| (context.env)(variable)),
                 };
-                format!("{kind}\n{}", self.account.name)
+                let fingerprint = token
+                    .as_deref()
+                    .map(credential_fingerprint)
+                    .unwrap_or_default();
+                format!("oauth_token\n{}\n{fingerprint}", self.account.name)
             }
         }
     }
@@ -619,6 +635,17 @@ fn no_home() -> CliError {
         EnvVars::HOME,
         EnvVars::MP_CONFIG_PATH
     ))
+}
+
+/// The first 16 bytes of SHA-256 over a credential, in hex: enough to tell credentials apart,
+/// and no way back to the credential.
+fn credential_fingerprint(credential: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(credential.as_bytes());
+    digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -76,8 +76,8 @@ impl Context {
 /// What a command may know about its connection besides the client.
 #[derive(Debug, Clone)]
 pub struct ConnectionInfo {
-    /// Who the credentials belong to (a kind and a name, never a secret), for state kept
-    /// per account such as the discovery cache; `None` under `--sandbox`, whose answers
-    /// are never kept.
+    /// Who the credentials are (a kind, a name and a digest of the credential, never the
+    /// credential itself; see `Connection::identity`), for state kept per credential such as
+    /// the discovery cache; `None` under `--sandbox`, whose answers are never kept.
     pub identity: Option<String>,
 }

@@ -41,7 +41,7 @@ const FULL: [(&str, &str); 4] = [
 #[tokio::test]
 async fn complete_environment() {
     let connection = resolve(&FULL, &[]).await.unwrap();
-    assert_eq!(connection.identity(), "service_account\nalice");
+    check_identity(&connection.identity(), "service_account\nalice\n");
     assert_eq!(connection.project_id, "1");
     assert_eq!(connection.endpoints.region(), Region::Eu);
     assert!(!format!("{connection:?}").contains("s3cr3t-value"));
@@ -169,7 +169,7 @@ async fn accounts_and_targets_from_the_config_file() {
     let env = [("MP_CONFIG_PATH", path.as_str())];
 
     let active = resolve(&env, &[]).await.unwrap();
-    assert_eq!(active.identity(), "service_account\nteam.user");
+    check_identity(&active.identity(), "service_account\nteam.user\n");
     assert_eq!(active.endpoints.region(), Region::In);
     assert_eq!(
         (active.project_id.as_str(), active.workspace_id),
@@ -192,7 +192,8 @@ async fn accounts_and_targets_from_the_config_file() {
     );
 
     let token = resolve(&env, &["-a", "ci"]).await.unwrap();
-    assert_eq!(token.identity(), "oauth_token\nci");
+    // Its `token_env` variable is unset here, so there is no token to fingerprint.
+    assert_eq!(token.identity(), "oauth_token\nci\n");
     assert_eq!(token.endpoints.region(), Region::Eu);
 
     check_error(
@@ -215,7 +216,7 @@ async fn the_environment_account_wins_over_the_config() {
         .chain([("MP_CONFIG_PATH", path.as_str())])
         .collect();
     let connection = resolve(&env, &["-a", "team"]).await.unwrap();
-    assert_eq!(connection.identity(), "service_account\nalice");
+    check_identity(&connection.identity(), "service_account\nalice\n");
     assert_eq!(connection.project_id, "1");
     // The config's custom header still applies to an environment account.
     assert_eq!(connection.custom_headers.len(), 1);
@@ -260,4 +261,30 @@ fn token_env_variables_are_read_through_the_snapshot() {
     assert_eq!(env.named("MY_CI_TOKEN").as_deref(), Some("abc"));
     assert_eq!(env.named("MP_OAUTH_TOKEN").as_deref(), Some("def"));
     assert_eq!(env.named("OTHER"), None);
+}
+
+/// An identity starts with the kind and name, then a 32-digit fingerprint of the credential.
+#[track_caller]
+fn check_identity(identity: &str, prefix: &str) {
+    let fingerprint = identity
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{identity:?} does not start with {prefix:?}"));
+    assert_eq!(fingerprint.len(), 32, "{identity:?}");
+    assert!(
+        fingerprint.chars().all(|c| c.is_ascii_hexdigit()),
+        "{identity:?}"
+    );
+}
+
+// A wrong secret must fail authentication rather than read what the right one cached.
+#[tokio::test]
+async fn another_secret_is_another_identity() {
+    let right = resolve(&FULL, &[]).await.unwrap();
+    let mut env = FULL.to_vec();
+    env.retain(|(name, _)| *name != "MP_SECRET");
+    env.push(("MP_SECRET", "wrong-secret"));
+    let wrong = resolve(&env, &[]).await.unwrap();
+    assert_ne!(right.identity(), wrong.identity());
+    assert!(!right.identity().contains("s3cr3t-value"));
+    assert!(!wrong.identity().contains("wrong-secret"));
 }

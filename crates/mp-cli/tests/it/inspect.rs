@@ -53,6 +53,34 @@ fn files_under(directory: &Path) -> Vec<PathBuf> {
     files
 }
 
+// A wrong secret after a successful run in the same home must still fail authentication:
+// the discovery cache is keyed by the credential, never shared with another one.
+#[test]
+fn wrong_secret_is_refused_even_with_a_warm_cache() {
+    let sandbox = TestSandbox::start();
+    let right = Mp::new(&["--format", "json", "inspect", "events"])
+        .env(&sandbox.env())
+        .run();
+    right.success();
+    let home = right.home.as_ref().unwrap().path().to_owned();
+    let mut env = sandbox.env();
+    env.retain(|(name, _)| *name != "MP_SECRET");
+    env.push(("MP_SECRET", "wrong-secret-5f2b".to_owned()));
+    env.push(("HOME", home.display().to_string()));
+    let wrong = Mp::new(&["--format", "json", "inspect", "events"])
+        .env(&env)
+        .run();
+    wrong.code(2);
+    assert_eq!(wrong.stdout, "");
+    // The right secret still finds its own cache entry.
+    let again = Mp::new(&["--format", "json", "inspect", "events"])
+        .env(&sandbox.env())
+        .env(&[("HOME", home.display().to_string())])
+        .run();
+    again.success();
+    assert_eq!(names(&again.json()), sandbox.event_names());
+}
+
 #[test]
 fn wrong_secret_is_an_authentication_failure_that_hides_the_secret() {
     let sandbox = TestSandbox::start();
