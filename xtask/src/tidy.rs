@@ -151,15 +151,16 @@ fn dependency_detection() {
 /// The team plan: no placeholders or ignored tests in Rust sources.
 #[test]
 fn no_placeholders_or_ignored_tests() {
-    let forbidden = ["todo!(", "unimplemented!(", "#[ignore"];
-    // This file names the patterns, so it is the one file not checked.
-    let this_file = project_root().join(file!());
+    // Spelled in two halves, so that this file holds none of the patterns it looks for and can
+    // be checked like every other file.
+    let forbidden = [
+        concat!("todo", "!("),
+        concat!("unimplemented", "!("),
+        concat!("#[", "ignore"),
+    ];
     let mut offenders = Vec::new();
     for dir in ["crates", "tests", "xtask"] {
         for path in files_with_extension(&project_root().join(dir), ".rs") {
-            if path == this_file {
-                continue;
-            }
             let text = fs::read_to_string(&path).unwrap_or_default();
             for pattern in forbidden {
                 if text.contains(pattern) {
@@ -168,7 +169,7 @@ fn no_placeholders_or_ignored_tests() {
             }
         }
     }
-    assert_no_offenders("no todo!(), unimplemented!() or #[ignore]", &offenders);
+    assert_no_offenders("no placeholder macros or ignored tests", &offenders);
 }
 
 /// `.ci/run` runs the same commands as `cargo xtask ci`, in the same order.
