@@ -8,6 +8,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use mp_http::Date;
+
 /// Formats `time` in UTC as `YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00`, microseconds only when
 /// non-zero (Python's `datetime.isoformat()`). Times before 1970 are clamped to the epoch.
 pub fn format_utc(time: SystemTime) -> String {
@@ -16,9 +18,9 @@ pub fn format_utc(time: SystemTime) -> String {
     let micros = since_epoch.subsec_micros();
     let days = (seconds / 86_400) as i64;
     let second_of_day = seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
+    let date = Date::from_days_since_epoch(days);
     let mut out = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        "{date}T{:02}:{:02}:{:02}",
         second_of_day / 3600,
         second_of_day / 60 % 60,
         second_of_day % 60
@@ -51,13 +53,13 @@ pub fn parse(text: &str) -> Option<SystemTime> {
     }
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
+    // Four, two and two digits, so the conversions cannot fail; a day that does not exist is `None`.
+    let date = Date::from_ymd(
+        i32::try_from(year).ok()?,
+        u32::try_from(month).ok()?,
+        u32::try_from(day).ok()?,
+    )?;
+    if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let mut index = 19;
@@ -91,54 +93,10 @@ pub fn parse(text: &str) -> Option<SystemTime> {
         }
         _ => return None,
     };
-    let local_seconds =
-        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    let local_seconds = date.days_since_epoch() * 86_400 + hour * 3600 + minute * 60 + second;
     let utc_seconds = local_seconds - offset_seconds;
     let utc_seconds = u64::try_from(utc_seconds).ok()?;
     Some(UNIX_EPOCH + Duration::new(utc_seconds, nanos))
-}
-
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The date of a day number since 1970-01-01 (the inverse of [`days_from_civil`]).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

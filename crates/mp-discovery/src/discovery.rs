@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use mp_http::{ApiFamily, Client, ErrorKind, Request};
+use mp_http::{ApiFamily, Client, Date, ErrorKind, Request};
 
 use crate::Error;
 use crate::cache::{DiskCache, MemoryCache};
-use crate::dates::{format_day, utc_day};
 use crate::python_str::python_str;
 use crate::types::{
     BookmarkInfo, FunnelInfo, LexiconSchema, Listing, SavedCohort, TopEvents, bookmark_items,
@@ -278,8 +277,8 @@ impl Discovery {
     /// is sent once more with `from_date` = today − N days, as the official client does. Any other error, or the
     /// same 403 after a caller's own `from_date`, is returned as is.
     pub async fn events(&self, options: &EventsOptions) -> Result<Vec<String>, Error> {
-        let today = utc_day(self.client.clock().now());
-        let to_date = options.to_date.clone().unwrap_or_else(|| format_day(today));
+        let today = Date::utc_day_of(self.client.clock().now());
+        let to_date = options.to_date.clone().unwrap_or_else(|| today.to_string());
         let limit = options.limit.to_string();
         let key = self.cache_key(
             "events",
@@ -307,7 +306,7 @@ impl Discovery {
     async fn fetch_events(
         &self,
         options: &EventsOptions,
-        today: i64,
+        today: Date,
         to_date: &str,
     ) -> Result<Value, Error> {
         let from_date = options
@@ -323,7 +322,9 @@ impl Discovery {
         let Some(n_days) = date_range_limit_days(error.http_error()) else {
             return Err(error);
         };
-        let from_date = format_day(today.saturating_sub(n_days));
+        let from_date =
+            Date::from_days_since_epoch(today.days_since_epoch().saturating_sub(n_days))
+                .to_string();
         tracing::debug!(n_days, %from_date, "history is limited; asking for event names again");
         self.event_names(options, &from_date, to_date).await
     }

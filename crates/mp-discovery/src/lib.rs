@@ -32,7 +32,6 @@
 #![deny(missing_docs)]
 
 mod cache;
-mod dates;
 mod discovery;
 mod error;
 mod python_str;

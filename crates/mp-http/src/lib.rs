@@ -28,6 +28,7 @@
 //! - [`Transport`], [`HttpRequest`], [`HttpResponse`], [`ResponseBody`] and
 //!   [`HyperTransport`]: the I/O seam and its production implementation.
 //! - [`Secret`]: a value whose `Debug` prints `REDACTED`.
+//! - [`Date`]: a UTC calendar day, `YYYY-MM-DD` in text, the workspace's one civil-date arithmetic.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), mp_http::Error> {
@@ -49,6 +50,7 @@
 mod auth;
 mod client;
 mod clock;
+mod date;
 mod encoding;
 mod endpoints;
 mod error;
@@ -67,6 +69,7 @@ pub use crate::{
     auth::{Authenticator, BoxFuture},
     client::{Client, ClientBuilder, DEFAULT_QUERY_ORIGIN, DEFAULT_USER_AGENT, Timeouts},
     clock::{Clock, SystemClock, VirtualClock},
+    date::Date,
     encoding::{encode_path_segment, redact_url},
     endpoints::{ApiFamily, Endpoints, Region},
     error::{Error, ErrorKind, ResponseBodyDetail},
