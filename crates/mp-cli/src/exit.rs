@@ -191,6 +191,17 @@ pub fn classify(error: &anyhow::Error) -> Classified {
         if let Some(auth) = cause.downcast_ref::<mp_auth::Error>() {
             return classify_auth(auth);
         }
+        // Input that mp-query refused before sending anything is a usage error; any other
+        // mp-query error is classified by its cause (an HTTP error's kind, a closed stdout).
+        if let Some(query) = cause.downcast_ref::<mp_query::Error>()
+            && query.is_invalid_input()
+        {
+            return Classified {
+                status: ExitStatus::Usage,
+                hint: query_input_hint(query).map(str::to_owned),
+                quiet: false,
+            };
+        }
         if let Some(config) = cause.downcast_ref::<mp_config::Error>() {
             let status = match config {
                 mp_config::Error::AccountNotFound { .. }
@@ -208,6 +219,19 @@ pub fn classify(error: &anyhow::Error) -> Classified {
         status: ExitStatus::Failure,
         hint: None,
         quiet: false,
+    }
+}
+
+/// Advice for input mp-query refused locally, where there is more to say than the message.
+fn query_input_hint(error: &mp_query::Error) -> Option<&'static str> {
+    match error {
+        mp_query::Error::FutureDate { .. } => {
+            Some("dates are days in UTC; Mixpanel has no data after today")
+        }
+        mp_query::Error::DateRangeReversed { .. } => {
+            Some("the range includes both days; swap them, or use `--last 30d`")
+        }
+        _ => None,
     }
 }
 

@@ -254,9 +254,7 @@ async fn events(context: &mut Context, args: &EventsArgs) -> anyhow::Result<()> 
             let query = event_query(args, Date::today(client.clock().as_ref()))?;
             // Check the query before any file is touched: `from` after `to`, a day in the
             // future, a bad limit (nothing is sent, exit 3).
-            let days = DateRange::parse(&query.from_date, &query.to_date)
-                .map_err(invalid_input)?
-                .n_days();
+            let days = DateRange::parse(&query.from_date, &query.to_date)?.n_days();
             let parallel = args.parallel as usize;
             let mut options = ChunkedOptions::new(format);
             options.parallel = parallel;
@@ -264,16 +262,14 @@ async fn events(context: &mut Context, args: &EventsArgs) -> anyhow::Result<()> 
                 .chunk_days
                 .unwrap_or_else(|| default_chunk_days(days, parallel));
             options.memory_budget = MEMORY_BUDGET;
-            export
-                .chunked(query.clone(), options.clone())
-                .map_err(invalid_input)?;
+            export.chunked(query.clone(), options.clone())?;
 
             let show_bar = shows_progress(&context.messages, args.output.as_deref());
             let line = ProgressLine::new(context.messages, show_bar);
             options.observer = Some(event_observer(line.clone()));
             match &args.output {
                 None => {
-                    let chunked = export.chunked(query, options).map_err(invalid_input)?;
+                    let chunked = export.chunked(query, options)?;
                     let progress = chunked.progress();
                     line.start(move |elapsed| render_events(&progress.snapshot(), elapsed));
                     let mut out = stdout_async()?;
@@ -335,7 +331,7 @@ async fn events_to_file(
         options.checkpoint_path = Some(file.checkpoint_path().to_owned());
     }
     // A checkpoint of another query is a usage error; the files stay as they are.
-    let chunked = export.chunked(query, options).map_err(invalid_input)?;
+    let chunked = export.chunked(query, options)?;
     let progress = chunked.progress();
     line.start(move |elapsed| render_events(&progress.snapshot(), elapsed));
     let result = interruptible(chunked.run(&mut file)).await;
@@ -518,9 +514,7 @@ async fn profiles(context: &mut Context, args: &ProfilesArgs) -> anyhow::Result<
                     }
                 })
             });
-            let stream = Engage::new(client)
-                .profiles(query, options)
-                .map_err(invalid_input)?;
+            let stream = Engage::new(client).profiles(query, options)?;
             let counters = Arc::new(ProfileCounters::default());
             line.start({
                 let counters = Arc::clone(&counters);
@@ -576,7 +570,7 @@ async fn write_profiles<W: AsyncWrite + Unpin>(
         out.write_all(b"[").await?;
     }
     let mut compact = Vec::new();
-    while let Some(page) = stream.next_page().await.map_err(invalid_input)? {
+    while let Some(page) = stream.next_page().await? {
         if let (Some(total), Some(page_size)) = (page.total, page.page_size)
             && page_size > 0
         {
@@ -633,17 +627,6 @@ fn render_profiles(counters: &ProfileCounters, elapsed: Duration) -> String {
             total.to_string()
         }
     )
-}
-
-/// Maps an mp-query error to the exit table: input refused before anything was sent is a
-/// usage error (exit 3); anything else keeps its cause chain for `exit.rs` to classify
-/// (an HTTP error's kind, a closed stdout).
-fn invalid_input(error: mp_query::Error) -> anyhow::Error {
-    if error.is_invalid_input() {
-        CliError::usage(error.to_string()).into()
-    } else {
-        error.into()
-    }
 }
 
 /// An error's own message followed by its causes, for one line on stderr.

@@ -555,7 +555,7 @@ async fn execute(
             options.unit = args.unit.into();
             options.count_type = args.count_type.into();
             options.filter = args.filter.clone();
-            let result = query.segmentation(&options).await.map_err(query_error)?;
+            let result = query.segmentation(&options).await?;
             Presented::new(&result, result.table())
         }
         QueryCommand::SegmentationNumeric(args) => {
@@ -569,26 +569,17 @@ async fn execute(
             options.unit = args.unit.into();
             options.count_type = args.count_type.into();
             options.filter = args.filter.clone();
-            let result = query
-                .segmentation_numeric(&options)
-                .await
-                .map_err(query_error)?;
+            let result = query.segmentation_numeric(&options).await?;
             Presented::new(&result, result.table())
         }
         QueryCommand::SegmentationSum(args) => {
             let options = aggregate_options(args, today)?;
-            let result = query
-                .segmentation_sum(&options)
-                .await
-                .map_err(query_error)?;
+            let result = query.segmentation_sum(&options).await?;
             Presented::new(&result, result.table())
         }
         QueryCommand::SegmentationAverage(args) => {
             let options = aggregate_options(args, today)?;
-            let result = query
-                .segmentation_average(&options)
-                .await
-                .map_err(query_error)?;
+            let result = query.segmentation_average(&options).await?;
             Presented::new(&result, result.table())
         }
         QueryCommand::Funnel(args) => {
@@ -616,7 +607,7 @@ async fn execute(
             options.interval = args.interval;
             options.interval_count = args.interval_count;
             options.unit = args.unit.into();
-            let result = query.retention(&options).await.map_err(query_error)?;
+            let result = query.retention(&options).await?;
             Presented::new(&result, result.table())
         }
         QueryCommand::Jql(args) => {
@@ -625,7 +616,7 @@ async fn execute(
                 let params: Map<String, Value> = args.params.iter().cloned().collect();
                 options.params = Some(Value::Object(params));
             }
-            let result = query.jql(&options).await.map_err(query_error)?;
+            let result = query.jql(&options).await?;
             Presented::new(&result, result.table())
         }
         QueryCommand::EventCounts(args) => {
@@ -639,7 +630,7 @@ async fn execute(
             let mut options = EventCountsOptions::new(events, from_date, to_date);
             options.count_type = args.count_type.into();
             options.unit = args.unit.into();
-            let result = query.event_counts(&options).await.map_err(query_error)?;
+            let result = query.event_counts(&options).await?;
             Presented::new(&result, result.table())
         }
         QueryCommand::PropertyCounts(args) => {
@@ -653,7 +644,7 @@ async fn execute(
             options.count_type = args.count_type.into();
             options.unit = args.unit.into();
             options.limit = Some(args.limit);
-            let result = query.property_counts(&options).await.map_err(query_error)?;
+            let result = query.property_counts(&options).await?;
             Presented::new(&result, result.table())
         }
         QueryCommand::ActivityFeed(args) => {
@@ -667,7 +658,7 @@ async fn execute(
             let mut options = ActivityFeedOptions::new(users);
             options.from_date = from_date;
             options.to_date = to_date;
-            let result = query.activity_feed(&options).await.map_err(query_error)?;
+            let result = query.activity_feed(&options).await?;
             Presented::new(&result, result.table())
         }
         QueryCommand::SavedReport(args) => {
@@ -705,7 +696,7 @@ async fn execute(
             options.addiction_unit = args.addiction_unit.into();
             options.event = args.event.clone();
             options.filter = args.filter.clone();
-            let result = query.frequency(&options).await.map_err(query_error)?;
+            let result = query.frequency(&options).await?;
             Presented::new(&result, result.table())
         }
     }
@@ -765,29 +756,6 @@ fn aggregate_options(
     Ok(options)
 }
 
-/// Input that mp-query refused before sending is a usage error; anything else keeps
-/// its chain, where `exit.rs` finds the HTTP error and its exit code.
-fn query_error(error: mp_query::Error) -> anyhow::Error {
-    if error.is_invalid_input() {
-        let hint = match &error {
-            mp_query::Error::FutureDate { .. } => {
-                Some("dates are days in UTC; Mixpanel has no data after today")
-            }
-            mp_query::Error::DateRangeReversed { .. } => {
-                Some("the range includes both days; swap them, or use `--last 30d`")
-            }
-            _ => None,
-        };
-        // The message is the whole error: these errors have no source to lose.
-        let cli = CliError::usage(error.to_string());
-        return match hint {
-            Some(hint) => cli.with_hint(hint).into(),
-            None => cli.into(),
-        };
-    }
-    error.into()
-}
-
 /// Returns true if and only if Mixpanel said the thing asked for does not exist: a
 /// 404, or a 400 whose message names `what` (Mixpanel answers an unknown funnel id
 /// with a 400 on some hosts).
@@ -814,7 +782,7 @@ fn funnel_error(funnel_id: u64, error: mp_query::Error) -> anyhow::Error {
         .with_source(error)
         .into();
     }
-    query_error(error)
+    error.into()
 }
 
 fn report_error(bookmark_id: u64, error: mp_query::Error) -> anyhow::Error {
@@ -827,7 +795,7 @@ fn report_error(bookmark_id: u64, error: mp_query::Error) -> anyhow::Error {
         .with_source(error)
         .into();
     }
-    query_error(error)
+    error.into()
 }
 
 #[cfg(test)]
